@@ -1,0 +1,83 @@
+"""FairFace: age bin, gender and race -> ``fairface age: 20-29; gender: male; race: east asian;``.
+
+Reads ``fairface_label_train.csv`` (train) and ``fairface_label_val.csv`` (val), header
+``file,age,gender,race,service_test``, images ``train/<n>.jpg`` / ``val/<n>.jpg`` beside them or
+inside the unzipped ``fairface-img-margin025-trainval/`` (or margin125) folder::
+
+    train/1.jpg,50-59,Male,East Asian,TRUE
+
+Excel-mangled copies are repaired: ``9-Mar``/``03-Sep``/``3-Sep``/``Sep-03``/``Mar-09`` -> ``3-9`` and
+``Oct-19``/``19-Oct`` -> ``10-19`` (FORMATS.md section 9). Paths with an extra prefix
+(``fairface/val/1.jpg``) are matched on their split folder and file name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import posixpath
+from collections.abc import Iterator
+
+from converters.base import Converter, DatasetRoot, Outcome
+from schemas import Reasons, attribute_record, canonical
+
+AGES = ("0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70")
+GENDERS = ("Male", "Female")
+RACES = ("White", "Black", "Latino_Hispanic", "East Asian", "Southeast Asian", "Indian", "Middle Eastern")
+EXCEL_AGES = {
+    "9-mar": "3-9", "mar-09": "3-9", "03-sep": "3-9", "3-sep": "3-9", "sep-03": "3-9", "sep-3": "3-9",
+    "oct-19": "10-19", "19-oct": "10-19",
+}
+LABEL_FILES = {"train": "fairface_label_train.csv", "val": "fairface_label_val.csv"}
+IMAGE_FOLDERS = ("", "fairface-img-margin025-trainval", "fairface-img-margin125-trainval")
+
+
+def repair_age(value: str) -> str:
+    """An age bin as FairFace spells it, undoing Excel's date conversion (``Oct-19`` -> ``10-19``)."""
+    return EXCEL_AGES.get(value.strip().lower(), value.strip())
+
+
+class FairFace(Converter):
+    key = "fairface"
+    text_kind = "attributes"
+    prefix = "fairface"
+    splits = {"train": LABEL_FILES["train"], "val": LABEL_FILES["val"]}
+    native_files = (LABEL_FILES["train"], LABEL_FILES["val"], "train/", "val/")
+
+    def records(self, root: DatasetRoot) -> Iterator[Outcome]:
+        root = root.locate(*LABEL_FILES.values())
+        folder = next((f for f in IMAGE_FOLDERS if root.isdir(posixpath.join(f, "train") if f else "train")
+                       or root.isdir(posixpath.join(f, "val") if f else "val")), "")
+        on_disk = root.listing(folder)
+        for split, rel in LABEL_FILES.items():
+            if not root.exists(rel):
+                continue
+            rows = csv.reader(io.StringIO(root.read_text(rel)))
+            header = next(rows, None)
+            if header is None or [h.strip().lower() for h in header[:4]] != ["file", "age", "gender", "race"]:
+                raise ValueError(f"{root.source_path(rel)}: header {header} is not 'file,age,gender,race,...'")
+            for number, fields in enumerate(rows, start=2):
+                if not any(f.strip() for f in fields):
+                    continue
+                if len(fields) < 4:
+                    yield self.malformed(root, rel, number, ",".join(fields), f"expected 5 columns, got {len(fields)}")
+                    continue
+                path, age, gender, race = (f.strip() for f in fields[:4])
+                parts = path.replace("\\", "/").split("/")
+                image = "/".join(parts[-2:])  # <split dir>/<n>.jpg, whatever prefix the copy added
+                rel_image = posixpath.join(folder, image) if folder else image
+                source_path = root.source_path(rel_image)
+                age = repair_age(age)
+                bad = [f"{name} {value!r}" for name, value, known in
+                       (("age", age, AGES), ("gender", gender, GENDERS), ("race", race, RACES)) if value not in known]
+                if bad:
+                    yield self.reject(image, source_path, Reasons.UNKNOWN_LABEL, f"{rel} line {number}: unknown {', '.join(bad)}")
+                    continue
+                if rel_image not in on_disk:
+                    yield self.reject(image, source_path, Reasons.IMAGE_MISSING, f"{rel_image} not found")
+                    continue
+                yield attribute_record(
+                    dataset=self.key, prefix=self.prefix, source_id=image, image=root.url_of(rel_image),
+                    source_path=source_path, split=split,
+                    labels={"age": age, "gender": gender.lower(), "race": canonical(race)},
+                )

@@ -1,0 +1,81 @@
+"""Fake datasets in their native layouts and formats, made by code, for tests and the demo.
+
+One module per dataset (``converters/fakes/<key>.py``) with ``make(folder, variant="default")``,
+which writes a tiny copy of the dataset as its authors ship it (real header lines, delimiters and
+quirks) with generated face pictures: no copyrighted image is used. Everything is seeded, so the
+same call always writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def fake_face(seed: int, size: tuple[int, int] = (72, 88)) -> Image.Image:
+    """A small synthetic face (oval, eyes, brows, mouth, hair) whose colours and shape follow `seed`."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    bg = tuple(int(v) for v in rng.integers(0, 256, 3))
+    skin = tuple(int(v) for v in rng.integers([150, 100, 70], [255, 200, 170]))
+    hair = tuple(int(v) for v in rng.integers(0, 120, 3))
+    img = Image.new("RGB", size, bg)
+    d = ImageDraw.Draw(img)
+    cx, cy = w / 2 + rng.uniform(-3, 3), h / 2 + rng.uniform(-2, 4)
+    fw, fh = w * rng.uniform(0.30, 0.38), h * rng.uniform(0.34, 0.42)
+    d.ellipse([cx - fw - 3, cy - fh - 6, cx + fw + 3, cy + fh * 0.3], fill=hair)
+    d.ellipse([cx - fw, cy - fh, cx + fw, cy + fh], fill=skin)
+    ey = cy - fh * 0.2
+    for side in (-1, 1):
+        ex = cx + side * fw * 0.45
+        d.ellipse([ex - 3, ey - 2, ex + 3, ey + 2], fill=(250, 250, 250))
+        d.ellipse([ex - 1.5, ey - 1.5, ex + 1.5, ey + 1.5], fill=(30, 30, 60))
+        d.line([ex - 4, ey - 5, ex + 4, ey - 5 - side * rng.uniform(-1, 1)], fill=hair, width=2)
+    my = cy + fh * 0.5
+    smile = rng.uniform(-3, 5)
+    d.arc([cx - fw * 0.4, my - 3 - smile, cx + fw * 0.4, my + 3 + smile], 10, 170, fill=(150, 40, 50), width=2)
+    pixels = np.asarray(img, dtype=np.int16) + rng.integers(-6, 7, (h, w, 3))
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def save_image(img: Image.Image, path: Path) -> None:
+    """Save a picture by the file's extension (JPEG quality 90), creating folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        img.convert("RGB").save(path, format="JPEG", quality=90)
+    else:
+        img.save(path)
+
+
+def write_text(path: Path, text: str, crlf: bool = False, encoding: str = "utf-8") -> None:
+    """Write a text file exactly: LF line ends, or CRLF as Windows copies have them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.replace("\n", "\r\n") if crlf else text
+    path.write_bytes(data.encode(encoding))
+
+
+def generator(key: str) -> ModuleType:
+    """The fake-data module of a dataset; KeyError lists the datasets that have one."""
+    try:
+        return importlib.import_module(f"{__name__}.{key}")
+    except ModuleNotFoundError:
+        raise KeyError(f"no fake-data generator for {key!r}; have: {', '.join(keys())}") from None
+
+
+def keys() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def make_all(input_root: Path, only: Iterable[str] | None = None) -> list[str]:
+    """Write every dataset (or `only` those) under ``input_root/<key>``; returns the keys written."""
+    written = []
+    for key in sorted(only) if only is not None else keys():
+        generator(key).make(Path(input_root) / key)
+        written.append(key)
+    return written
