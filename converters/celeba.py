@@ -45,7 +45,7 @@ class CelebA(Converter):
     key = "celeba"
     text_kind = "attributes"
     prefix = "celeba"
-    splits = {"train": "Eval/list_eval_partition.txt: 0", "val": "... 1", "test": "... 2"}
+    splits = {"train": "Eval/list_eval_partition.txt = 0", "val": "Eval/list_eval_partition.txt = 1", "test": "Eval/list_eval_partition.txt = 2"}
     native_files = ("Anno/list_attr_celeba.txt", "Eval/list_eval_partition.txt", "Img/img_align_celeba/")
 
     def records(self, root: DatasetRoot) -> Iterator[Outcome]:

@@ -1,0 +1,41 @@
+# The two commands of the README: `make demo` and `make test`. `make install` is their shared first step.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The CPU wheel of torch; an unpinned torch pulls a multi-GB CUDA build. Override on a GPU machine:
+#   make install TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+TORCH  ?= torch==2.13.0
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
+DEMO   ?= demo
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH)
+	# taming's modules need only torch, numpy and einops; the package also declares torchvision and
+	# pytorch-lightning for its training code, which would drag in a torchvision that breaks beside
+	# the CPU torch. Install it without its declared dependencies (README, "Installing").
+	$(BIN)/python -m pip install -q --no-deps taming-transformers-rom1504==0.0.6
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+demo: install
+	$(BIN)/python -m pipeline.demo $(DEMO)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/run_all.py --quick
+
+clean:
+	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
