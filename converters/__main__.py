@@ -17,7 +17,7 @@ from pathlib import Path
 import converters
 from converters.base import DatasetRoot, registry
 from converters.fakes import generator
-from schemas import FaceRecord, Filtered, Reject
+from schemas import FaceRecord, Filtered
 
 
 def _list() -> int:

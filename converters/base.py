@@ -184,10 +184,17 @@ class Converter:
     def filtered(self, source_id: str, source_path: str, reason: str, detail: str = "") -> Filtered:
         return Filtered(self.key, source_id, source_path, reason, detail)
 
-    def malformed(self, root: DatasetRoot, rel: str, number: int, line: str, what: str) -> Reject:
-        """A reject for an annotation line that does not parse: names the file, the line and the fault."""
-        first = line.split()[0] if line.split() else f"line {number}"
-        return self.reject(first, root.source_path(rel), Reasons.MALFORMED, f"{rel} line {number}: {what}: {line[:120]!r}")
+    def malformed(
+        self, root: DatasetRoot, rel: str, number: int, line: str, what: str, source_id: str | None = None
+    ) -> Reject:
+        """A reject for an annotation line that does not parse: names the file, the line and the fault.
+
+        The source id defaults to the line's first white-space-separated field; pass `source_id`
+        for other delimiters (CSV) or when the line cannot name its record.
+        """
+        if source_id is None:
+            source_id = line.split()[0] if line.split() else f"line {number}"
+        return self.reject(source_id, root.source_path(rel), Reasons.MALFORMED, f"{rel} line {number}: {what}: {line[:120]!r}")
 
     @classmethod
     def describe(cls) -> dict[str, Any]:

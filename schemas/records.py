@@ -39,7 +39,7 @@ def most_held_out(splits: list[str] | tuple[str, ...] | set[str]) -> str:
     return max(splits, key=SPLITS.index)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Box:
     """A face box in pixels of the original image: left, top, right, bottom (right/bottom exclusive)."""
 
@@ -64,7 +64,7 @@ class Box:
         return [self.left, self.top, self.right, self.bottom]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Text:
     """One text of a record: its kind (`attributes` or `caption`) and the text itself."""
 
@@ -72,7 +72,7 @@ class Text:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FaceRecord:
     """One annotated face, as a converter yields it.
 
@@ -134,7 +134,7 @@ def attribute_record(
     return FaceRecord(dataset, source_id, image, source_path, split, dict(labels), (Text("attributes", text),), box)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Filtered:
     """A record left out on purpose, by a rule of LABELS.md (e.g. AffectNet `non-face`)."""
 
@@ -145,7 +145,7 @@ class Filtered:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reject:
     """A record that could not be used because its input is bad: the file, the place, what was wrong."""
 
