@@ -9,6 +9,7 @@ A converter knows file formats and labels only: no Beam, no tokenizer, no serial
 from __future__ import annotations
 
 import codecs
+import os
 import posixpath
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, ClassVar
@@ -42,6 +43,7 @@ class DatasetRoot:
         self.sub = _sub  # the extra top folder accepted below the dataset folder, if any
         self.fs, self._base = fsspec.core.url_to_fs(self.url)
         self._listings: dict[str, frozenset[str]] = {}
+        self._local = isinstance(self.fs, LocalFileSystem)
 
     # -- paths ------------------------------------------------------------------------------
     def _full(self, rel: str) -> str:
@@ -51,7 +53,7 @@ class DatasetRoot:
     def url_of(self, rel: str) -> str:
         """The URL the image loader opens for `rel` (a plain path for local files)."""
         full = self._full(rel)
-        return full if isinstance(self.fs, LocalFileSystem) else self.fs.unstrip_protocol(full)
+        return full if self._local else self.fs.unstrip_protocol(full)
 
     def source_path(self, rel: str) -> str:
         """`rel` relative to the input root: ``<dataset key>/<extra top folder>/<rel>``."""
@@ -68,6 +70,9 @@ class DatasetRoot:
         return self.fs.open(self._full(rel), mode)
 
     def read_bytes(self, rel: str) -> bytes:
+        if self._local:  # fsspec's per-call overhead dominates for many small local files
+            with open(self._full(rel), "rb") as f:
+                return f.read()
         with self.open(rel) as f:
             return f.read()
 
@@ -96,7 +101,12 @@ class DatasetRoot:
             top = self._full(rel)
             base = self._full("")
             found: set[str] = set()
-            if self.fs.isdir(top):
+            if self._local and os.path.isdir(top):  # os.walk is ~10x faster than fs.find for 500k files
+                for folder, _, files in os.walk(top):
+                    prefix = os.path.relpath(folder, base)
+                    prefix = "" if prefix == "." else prefix.replace(os.sep, "/") + "/"
+                    found.update(prefix + name for name in files)
+            elif self.fs.isdir(top):
                 for path in self.fs.find(top):
                     path = path.split("://", 1)[-1] if "://" in path else path
                     found.add(posixpath.relpath(path, base) if base not in ("", "/") else path.lstrip("/"))

@@ -127,4 +127,4 @@ def parse_attributes(text: str) -> tuple[str, dict[str, LabelValue]]:
 
 def normalize_caption(text: str) -> str:
     """Strip a caption and collapse runs of white space; otherwise leave it as written."""
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())
