@@ -1,0 +1,97 @@
+"""Training checkpoints: written atomically, read with ``torch.load(weights_only=True)`` only.
+
+A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts (DESIGN.md 5): model and
+optimizer state, the step, the loader positions of every rank, the RNG states of every rank (torch,
+CUDA, numpy, python, stored as tensors and plain numbers) and the configs as dicts. Nothing in it
+needs unpickling of arbitrary objects, so a checkpoint that does is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from model.transformer import Talk2Face, Talk2FaceConfig
+
+FORMAT = "talk2face-train-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read safely or is not a Talk2Face training checkpoint."""
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
+    """Write `payload` to `path` atomically: a temporary file in the same folder, fsync, then os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save({"format": FORMAT, "version": VERSION, **payload}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint written by `save_checkpoint`, refusing anything that needs unpickling of objects."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f"{path}: refused, it holds pickled Python objects, not only tensors and plain containers "
+            f"(torch.load weights_only=True failed: {str(err).splitlines()[0]}). Load it only if you trust "
+            "its source, then re-save its tensors as a plain dict."
+        ) from err
+    except (OSError, RuntimeError, EOFError) as err:
+        raise CheckpointError(f"{path}: cannot read it as a torch checkpoint ({err})") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a Talk2Face training checkpoint (no format={FORMAT!r} entry)")
+    if payload.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {payload.get('version')}, this code reads {VERSION}")
+    return payload
+
+
+def load_model(path: str | Path) -> Talk2Face:
+    """The model of a training checkpoint, in eval mode on the CPU."""
+    payload = load_checkpoint(path)
+    model = Talk2Face(Talk2FaceConfig(**payload["model_config"]))
+    model.load_state_dict(payload["model"])
+    return model.eval()
+
+
+def rng_state() -> dict[str, Any]:
+    """This process's RNG states (torch, CUDA, numpy, python) as tensors and plain numbers."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)  # type: ignore[misc]
+    assert isinstance(keys, np.ndarray)
+    version, internal, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached": float(cached)},
+        "python": {"version": version, "state": torch.tensor(internal, dtype=torch.int64), "gauss_next": gauss_next},
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what `rng_state` returned."""
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    p = state["python"]
+    random.setstate((p["version"], tuple(int(x) for x in p["state"].tolist()), p["gauss_next"]))
+
+
+__all__ = ["CheckpointError", "load_checkpoint", "load_model", "rng_state", "save_checkpoint", "set_rng_state"]
