@@ -1,0 +1,121 @@
+"""Build the Talk2Face corpus with Apache Beam: raw datasets in, WebDataset shards + manifest + stats out.
+
+    python beam_runner.py --input-root ROOT --output OUT --vqgan-preset tiny-random
+    python beam_runner.py --input-root gs://bucket/raw --output gs://bucket/corpus \\
+        --vqgan-config gs://bucket/vqgan/project.yaml --vqgan-checkpoint gs://bucket/vqgan/last.ckpt \\
+        --runner DataflowRunner --project P --region R --temp_location gs://bucket/tmp \\
+        --sdk_container_image REGION-docker.pkg.dev/P/REPO/talk2face-beam-gpu:0.1.0 --vqgan-device cuda
+
+Our flags are parsed here; every other flag is a standard Beam pipeline option (``--runner``,
+``--direct_running_mode``, ``--direct_num_workers``, ``--dask_client_address``, Dataflow's ...).
+docs/RUNNING.md has the command line for each runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+
+from pipeline import BuildConfig, BuildResult, TokenizerSpec, resolve_datasets, run_build
+from pipeline.config import DEFAULT_SAMPLES_PER_SHARD
+from pipeline.meter import setup_logging
+
+RUNNER_ALIASES = {"daskrunner": "apache_beam.runners.dask.dask_runner.DaskRunner",
+                  "dask": "apache_beam.runners.dask.dask_runner.DaskRunner"}
+
+
+def dataset_override(text: str) -> tuple[str, str]:
+    key, sep, path = text.partition("=")
+    if not sep or not key or not path:
+        raise argparse.ArgumentTypeError(f"--dataset takes KEY=PATH (e.g. celeba=/data/CelebA), got {text!r}")
+    return key.strip(), path.strip()
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description="Build the Talk2Face corpus. Flags not listed here are passed to Beam as pipeline options.",
+    )
+    p.add_argument("--input-root", help="folder (any fsspec URL) holding one folder per dataset key")
+    p.add_argument("--output", required=True, help="output folder (any fsspec URL): shards/, manifest/, stats.json, ...")
+    p.add_argument("--datasets", help="comma-separated dataset keys to build (default: all that are present)")
+    p.add_argument("--dataset", action="append", type=dataset_override, default=[], metavar="KEY=PATH",
+                   help="take dataset KEY from PATH instead of ROOT/KEY (repeatable)")
+    vq = p.add_argument_group("tokenizer (one of)")
+    vq.add_argument("--vqgan-config", help="taming project.yaml of the FFHQ f=16 VQGAN")
+    vq.add_argument("--vqgan-checkpoint", help="taming last.ckpt beside that project.yaml")
+    vq.add_argument("--vqgan-preset", choices=("tiny-random", "ffhq-random"),
+                    help="seeded RANDOM weights, for trials and benchmarks (codes mean nothing)")
+    vq.add_argument("--vqgan-device", help="torch device for encoding (default: cuda when present)")
+    vq.add_argument("--vqgan-batch-size", type=int, help="faces per encode call (default 32 on CUDA, 8 on CPU)")
+    vq.add_argument("--vqgan-threads", type=int,
+                    help="torch CPU threads per worker process (default all cores; with N worker processes, cores / N)")
+    p.add_argument("--keep-images", action="store_true", help="also store each 256x256 face as <key>.jpg")
+    p.add_argument("--samples-per-shard", type=int, default=DEFAULT_SAMPLES_PER_SHARD,
+                   help=f"samples per tar shard (default {DEFAULT_SAMPLES_PER_SHARD})")
+    p.add_argument("--limit", type=int, help="read only the first N records of each dataset (trial builds)")
+    p.add_argument("--max-pixels", type=int, help="decompression-bomb limit in pixels (default: Pillow's, ~89.5M)")
+    cache = p.add_mutually_exclusive_group()
+    cache.add_argument("--token-cache", help="token cache folder (default OUT/cache)")
+    cache.add_argument("--no-token-cache", action="store_true", help="encode every face, cache nothing")
+    p.add_argument("--progress-every", type=int, default=1000, help="log each stage's rate every N elements")
+    return p
+
+
+def parse_args(argv: Sequence[str] | None = None) -> tuple[BuildConfig, list[str]]:
+    """Our flags as a BuildConfig, and the rest for Beam; dataset folders are resolved here."""
+    p = parser()
+    args, beam_args = p.parse_known_args(argv)
+    if args.vqgan_preset is None and args.vqgan_config is None and args.vqgan_checkpoint is None:
+        p.error("choose the tokenizer: --vqgan-config YAML --vqgan-checkpoint CKPT (the FFHQ f=16 VQGAN), "
+                "or --vqgan-preset tiny-random for a trial build")
+    try:
+        tokenizer = TokenizerSpec(preset=args.vqgan_preset, config=args.vqgan_config, checkpoint=args.vqgan_checkpoint,
+                                  device=args.vqgan_device, batch_size=args.vqgan_batch_size,
+                                  threads=args.vqgan_threads)
+        keys = [k.strip() for k in args.datasets.split(",") if k.strip()] if args.datasets else None
+        datasets, skipped = resolve_datasets(args.input_root, keys, dict(args.dataset))
+        config = BuildConfig(
+            datasets=datasets, output=args.output.rstrip("/"), tokenizer=tokenizer, keep_images=args.keep_images,
+            samples_per_shard=args.samples_per_shard, limit=args.limit, max_pixels=args.max_pixels,
+            cache=None if args.no_token_cache else (args.token_cache or ""), skipped=skipped,
+            progress_every=args.progress_every,
+        )
+    except ValueError as err:
+        p.error(str(err))
+    return config, runner_aliases(beam_args)
+
+
+def runner_aliases(beam_args: Sequence[str]) -> list[str]:
+    """Beam options with ``--runner DaskRunner`` spelled as the class path Beam needs for it."""
+    out = list(beam_args)
+    for i, arg in enumerate(out):
+        name, sep, value = arg.partition("=")
+        if name == "--runner" and sep and value.lower() in RUNNER_ALIASES:
+            out[i] = f"--runner={RUNNER_ALIASES[value.lower()]}"
+        elif arg == "--runner" and i + 1 < len(out) and out[i + 1].lower() in RUNNER_ALIASES:
+            out[i + 1] = RUNNER_ALIASES[out[i + 1].lower()]
+    return out
+
+
+def run(argv: Sequence[str] | None = None) -> BuildResult:
+    """Build the corpus as the command line says; returns the verified result (raises if it does not add up)."""
+    config, beam_args = parse_args(argv)
+    options = PipelineOptions(beam_args)
+    options.view_as(SetupOptions).save_main_session = False
+    result = run_build(config, options)
+    print(result.report.table())
+    print(f"corpus written to {config.output} ({result.seconds:.1f} s)")
+    return result
+
+
+def main() -> None:
+    """The console entry point: log stage progress, build, print the table."""
+    setup_logging()
+    run(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""What one corpus build is asked to do: the datasets and where they live, the output, the tokenizer.
+
+Plain, picklable values resolved once on the launching machine (`resolve_datasets`) and passed to
+the transforms' constructors; workers never look at command-line flags.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+import converters
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SAMPLES_PER_SHARD = 5000
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset to convert: its key, its folder URL, and the folders of the others (shared images)."""
+
+    key: str
+    url: str
+    siblings: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class TokenizerSpec:
+    """Which VQGAN tokenises the faces: a seeded preset, or a taming log's project.yaml and .ckpt.
+
+    Paths may be any fsspec URL; workers copy remote files to a local temporary folder once.
+    """
+
+    preset: str | None = "tiny-random"
+    config: str | None = None
+    checkpoint: str | None = None
+    device: str | None = None  # None: CUDA when present
+    batch_size: int | None = None  # faces per encode call; None: the tokenizer's default (32 CUDA, 8 CPU)
+    threads: int | None = None  # torch CPU threads per worker process; None: torch's default (all cores)
+
+    def __post_init__(self) -> None:
+        if (self.config is None) != (self.checkpoint is None):
+            raise ValueError("give both --vqgan-config and --vqgan-checkpoint (a taming log's project.yaml and last.ckpt)")
+        if self.config is not None and self.preset is not None:
+            raise ValueError("give either --vqgan-preset or --vqgan-config/--vqgan-checkpoint, not both")
+        if self.config is None and self.preset is None:
+            raise ValueError("no tokenizer: give --vqgan-preset NAME or --vqgan-config YAML --vqgan-checkpoint CKPT")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"tokenizer batch size must be >= 1, got {self.batch_size}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"--vqgan-threads must be >= 1, got {self.threads}")
+
+    def describe(self) -> str:
+        return f"preset {self.preset}" if self.preset else f"taming {self.config} + {self.checkpoint}"
+
+    def build(self) -> Any:
+        """Load the tokenizer (a `model.image_tokenizer.ImageTokenizer`); call once per worker process."""
+        from model.image_tokenizer import ImageTokenizer
+
+        if self.threads is not None:
+            import torch
+
+            torch.set_num_threads(self.threads)
+        if self.preset is not None:
+            return ImageTokenizer.preset(self.preset, device=self.device, batch_size=self.batch_size)
+        assert self.config is not None and self.checkpoint is not None
+        config, checkpoint = _local_copy(self.config), _local_copy(self.checkpoint)
+        return ImageTokenizer.from_taming(config, checkpoint, device=self.device, batch_size=self.batch_size)
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything a build needs, as constants for the transforms' constructors."""
+
+    datasets: tuple[DatasetSpec, ...]
+    output: str
+    tokenizer: TokenizerSpec = field(default_factory=TokenizerSpec)
+    keep_images: bool = False
+    samples_per_shard: int = DEFAULT_SAMPLES_PER_SHARD
+    limit: int | None = None  # records read per dataset (first N), for trial builds
+    max_pixels: int | None = None  # decompression-bomb limit; None: model.faces.MAX_PIXELS
+    cache: str | None = ""  # token cache URL; "" -> OUT/cache, None -> no cache
+    skipped: tuple[str, ...] = ()  # dataset keys asked for whose folder is absent
+    progress_every: int = 1000  # log a stage's rate every N elements
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "output", absolute(self.output.rstrip("/")))
+        if self.cache:
+            object.__setattr__(self, "cache", absolute(self.cache))
+        if self.samples_per_shard < 1:
+            raise ValueError(f"--samples-per-shard must be >= 1, got {self.samples_per_shard}")
+        if self.limit is not None and self.limit < 0:
+            raise ValueError(f"--limit must be >= 0, got {self.limit}")
+
+    @property
+    def cache_url(self) -> str | None:
+        if self.cache is None:
+            return None
+        return self.cache or join(self.output, "cache")
+
+    def summary(self) -> dict[str, Any]:
+        """The build settings as recorded in stats.json."""
+        return {
+            "datasets": [d.key for d in self.datasets],
+            "skipped_datasets": list(self.skipped),
+            "tokenizer": self.tokenizer.describe(),
+            "keep_images": self.keep_images,
+            "samples_per_shard": self.samples_per_shard,
+            "limit": self.limit,
+        }
+
+
+def absolute(url: str) -> str:
+    """A local path made absolute (workers may run in another folder); any other URL as it is."""
+    return url if "://" in url else os.path.abspath(url)
+
+
+def join(url: str, *parts: str) -> str:
+    """`url` / parts, for local paths and any fsspec URL alike."""
+    return posixpath.join(url.rstrip("/"), *parts) if "://" in url else os.path.join(url, *parts)
+
+
+def resolve_datasets(
+    input_root: str | None,
+    keys: Sequence[str] | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> tuple[tuple[DatasetSpec, ...], tuple[str, ...]]:
+    """The datasets to build and the keys skipped because their folder is absent.
+
+    `keys` restricts the build (default: every registered converter); `overrides` maps a key to a
+    folder elsewhere (``--dataset KEY=PATH``). An unknown key raises ValueError listing the known
+    ones. Each dataset's siblings are all the dataset folders that exist (shared images).
+    """
+    known = converters.available()
+    overrides = dict(overrides or {})
+    unknown = sorted({*(keys or ()), *overrides} - set(known))
+    if unknown:
+        raise ValueError(f"unknown dataset key(s) {', '.join(unknown)}; known keys: {', '.join(known)}")
+    if input_root is None and not overrides:
+        raise ValueError("give --input-root ROOT (one folder per dataset key) or --dataset KEY=PATH")
+    folders: dict[str, str] = {}
+    for key in known:
+        url = overrides.get(key) or (join(input_root, key) if input_root is not None else None)
+        if url is not None and _isdir(url):
+            folders[key] = absolute(url.rstrip("/"))
+    wanted = list(keys) if keys else (known if input_root is not None else sorted(overrides))
+    skipped = []
+    specs = []
+    siblings = tuple(sorted(folders.items()))
+    for key in sorted(set(wanted)):
+        if key not in folders:
+            where = overrides.get(key) or join(input_root or "", key)
+            logger.warning("dataset %s: no folder at %s, skipped", key, where)
+            skipped.append(key)
+            continue
+        specs.append(DatasetSpec(key, folders[key], siblings))
+    if not specs:
+        raise ValueError(
+            f"no dataset folder found under {input_root!r} (looked for {', '.join(sorted(set(wanted)))}); "
+            "each dataset must sit in a folder named by its key, or be given with --dataset KEY=PATH"
+        )
+    return tuple(specs), tuple(skipped)
+
+
+def _isdir(url: str) -> bool:
+    fs, path = fsspec.core.url_to_fs(url)
+    return bool(fs.isdir(path))
+
+
+def _local_copy(url: str) -> str:
+    """A local path for `url`: itself when local, else a copy in a temporary folder (kept for the process)."""
+    fs, path = fsspec.core.url_to_fs(url)
+    if isinstance(fs, LocalFileSystem):
+        return path
+    folder = tempfile.mkdtemp(prefix="talk2face-vqgan-")
+    local = os.path.join(folder, posixpath.basename(path))
+    with fs.open(path, "rb") as src, open(local, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return local

@@ -1,0 +1,55 @@
+"""LoadFaces: decode and cut every record's face (model.faces) and key it by its pixels' content hash.
+
+Only the key travels on: the pixels are dropped here and decoded again for unique faces when they
+are tokenised, so no image crosses a shuffle. A face that cannot be loaded becomes a `Reject`
+with the reason `model.faces` gives (image missing, unreadable, too small, too large, bad box).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import apache_beam as beam
+
+from model.faces import MAX_PIXELS, FaceError, load_face
+from pipeline.meter import StageMeter, counter
+from pipeline.read import SplitByType
+from schemas import FaceRecord, Reject, sample_key
+
+
+class LoadFace(beam.DoFn):
+    """FaceRecord -> (face key, record), or a Reject naming the file and what was wrong."""
+
+    def __init__(self, max_pixels: int | None = None, progress_every: int = 1000) -> None:
+        self.max_pixels = max_pixels or MAX_PIXELS
+        self.progress_every = progress_every
+
+    def setup(self) -> None:
+        self.meter = StageMeter("LoadFaces", "images", self.progress_every)
+
+    def process(self, record: FaceRecord) -> Iterator[tuple[str, FaceRecord] | Reject]:
+        with self.meter.timed():
+            try:
+                pixels = load_face(record.image, record.box, max_pixels=self.max_pixels)
+                out: tuple[str, FaceRecord] | Reject = (sample_key(pixels), record)
+            except FaceError as err:
+                counter(f"rejected.{err.reason}").inc()
+                out = Reject(record.dataset, record.source_id, record.source_path, err.reason, err.detail)
+        self.meter.add()
+        yield out
+
+
+class LoadFaces(beam.PTransform):
+    """FaceRecords -> {"faces": (key, record), "rejects": Reject}."""
+
+    def __init__(self, max_pixels: int | None = None, progress_every: int = 1000) -> None:
+        super().__init__()
+        self.max_pixels = max_pixels
+        self.progress_every = progress_every
+
+    def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
+        return (
+            records
+            | "Load" >> beam.ParDo(LoadFace(self.max_pixels, self.progress_every))
+            | "Split" >> SplitByType(faces=tuple, rejects=Reject)
+        )
