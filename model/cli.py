@@ -1,0 +1,206 @@
+"""The ``talk2face`` command: one entry point for inspecting a corpus, training, generating and evaluating.
+
+``talk2face inspect OUT`` is implemented here on top of model/inspect.py; ``train``, ``generate`` and
+``evaluate`` hand their arguments to ``model.trainer.main``, ``model.generate.main`` and
+``model.evaluate.main``, imported only when asked for, so ``talk2face inspect`` never loads torch.
+Every command returns its exit status: 0 success, 1 a check failed, 2 bad usage or unusable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+DELEGATES = {
+    "train": ("model.trainer", "train the model from shards"),
+    "generate": ("model.generate", "run an inference template (text to face, face to caption, analysis)"),
+    "evaluate": ("model.evaluate", "score a trained model on the held-out split"),
+}
+
+USAGE = """usage: talk2face COMMAND [ARGS]
+
+commands:
+  inspect OUT   summary, samples, contact sheet, validation or HTML report of a built corpus
+""" + "".join(f"  {name:<13} {what}\n" for name, (_, what) in DELEGATES.items()) + """
+Run `talk2face COMMAND --help` for a command's options."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``talk2face`` console entry point; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "inspect":
+        try:
+            return inspect_main(rest)
+        except BrokenPipeError:  # `talk2face inspect OUT | head`: the reader left; that is not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+    if command in DELEGATES:
+        return _delegate(command, rest)
+    print(f"talk2face: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+def _delegate(command: str, rest: list[str]) -> int:
+    module_name = DELEGATES[command][0]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name != module_name:  # the module is there but one of its imports is not
+            raise
+        print(f"talk2face {command}: {module_name.replace('.', '/')}.py is not part of this install yet; "
+              "update the checkout (or reinstall the package) to get it", file=sys.stderr)
+        return 2
+    entry = getattr(module, "main", None)
+    if entry is None:
+        print(f"talk2face {command}: {module_name} has no main(argv)", file=sys.stderr)
+        return 2
+    status = entry(rest)
+    return int(status) if isinstance(status, int) else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    from model.inspect import DEFAULT_MAX_SHARDS, TEXT_BUDGET
+
+    p = argparse.ArgumentParser(
+        prog="talk2face inspect",
+        description="Look inside a built corpus (OUT holds shards/, manifest/ and stats.json; a path or fsspec URL). "
+        "Without a mode option: a summary from the manifest and stats.json, plus codebook usage from the "
+        "build's token cache or a sample of shards.",
+    )
+    p.add_argument("out", metavar="OUT", help="the build's output folder, e.g. demo/out or gs://bucket/out")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--show", type=int, metavar="N", help="print N samples: key, split, shard, texts and labels")
+    mode.add_argument("--sheet", metavar="FILE.png", help="write a contact sheet of faces with their texts")
+    mode.add_argument("--validate", action="store_true",
+                      help="stream every shard and check it against schemas/, the manifest and stats.json; "
+                      "exit status 1 when a problem is found")
+    mode.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
+    f = p.add_argument_group("filters (--show, --sheet, --report)")
+    f.add_argument("--dataset", help="only samples with a text from this dataset (e.g. fairface)")
+    f.add_argument("--split", help="only samples of this split (train, val, test)")
+    f.add_argument("--grep", metavar="TEXT", help="only samples with a text containing TEXT (case-insensitive)")
+    f.add_argument("--key", help="only the sample with this key (or key prefix)")
+    s = p.add_argument_group("summary")
+    s.add_argument("--max-shards", type=int, default=DEFAULT_MAX_SHARDS, metavar="N",
+                   help=f"codebook usage reads N shards evenly spread over the corpus, or the same share of the "
+                   f"token cache's buckets (default {DEFAULT_MAX_SHARDS}; 0 reads all, -1 skips the codebook)")
+    s.add_argument("--tokens", choices=("auto", "cache", "shards"), default="auto",
+                   help="where codebook usage reads codes: the token cache (OUT/cache or --token-cache) or the "
+                   "shards' tokens.npy members; auto (default) takes the cache when there is one")
+    s.add_argument("--token-cache", metavar="URL", help="the build's token cache when not OUT/cache")
+    s.add_argument("--text-budget", type=int, default=TEXT_BUDGET, metavar="T",
+                   help=f"count texts longer than T WordPiece tokens (default {TEXT_BUDGET}, the trainer's text_budget)")
+    s.add_argument("--top", type=int, default=10, metavar="K", help="string labels: show the K most common values")
+    c = p.add_argument_group("contact sheet (--sheet, --report)")
+    c.add_argument("--n", type=int, default=32, help="faces on the sheet (default 32)")
+    c.add_argument("--columns", type=int, default=8, help="faces per row (default 8)")
+    c.add_argument("--vqgan-preset", default="tiny-random",
+                   help="decoder for corpora without JPEGs: an ImageTokenizer preset (default tiny-random, "
+                   "for demo corpora)")
+    c.add_argument("--vqgan-config", help="taming VQGAN config (YAML) for decoding tokens; with --vqgan-checkpoint")
+    c.add_argument("--vqgan-checkpoint", help="taming VQGAN checkpoint for decoding tokens; with --vqgan-config")
+    v = p.add_argument_group("validation")
+    v.add_argument("--max-problems", type=int, default=50, metavar="N", help="problems printed (all with --json)")
+    v.add_argument("--workers", type=int, default=1, metavar="N", help="scan shards in N processes (default 1)")
+    v.add_argument("--progress", action="store_true", help="print progress per shard to stderr")
+    return p
+
+
+class _LazyDecoder:
+    """A VQGAN decoder built on first use, so a corpus with JPEGs never loads one."""
+
+    def __init__(self, preset: str, config: str | None, checkpoint: str | None):
+        self.preset, self.config, self.checkpoint = preset, config, checkpoint
+        self._tokenizer: Any = None
+
+    def __call__(self, codes: Any) -> Any:
+        from model.inspect import InspectError
+
+        if self._tokenizer is None:
+            if bool(self.config) != bool(self.checkpoint):
+                raise InspectError("pass --vqgan-config and --vqgan-checkpoint together")
+            try:
+                from model.image_tokenizer import ImageTokenizer
+            except ModuleNotFoundError as err:
+                raise InspectError("decoding tokens needs model/image_tokenizer.py, which this install lacks; "
+                                   "update the checkout or inspect a corpus built with JPEGs") from err
+            try:
+                if self.config and self.checkpoint:
+                    self._tokenizer = ImageTokenizer.from_taming(self.config, self.checkpoint)
+                else:
+                    self._tokenizer = ImageTokenizer.preset(self.preset)
+            except (OSError, ValueError, KeyError) as err:
+                raise InspectError(f"cannot load the VQGAN decoder: {err}") from err
+        return self._tokenizer.decode(codes)
+
+
+def inspect_main(argv: Sequence[str]) -> int:
+    """``talk2face inspect OUT [mode] [options]``; returns the exit status."""
+    from model import inspect as lib
+
+    args = _parser().parse_args(list(argv))
+    try:
+        corpus = lib.open_corpus(args.out)
+        if args.validate:
+            progress = (lambda line: print(line, file=sys.stderr)) if args.progress else None
+            result = lib.validate_corpus(corpus, progress, workers=args.workers)
+            print(json.dumps(result.as_dict(), indent=2) if args.json else lib.format_validation(result, args.max_problems))
+            return 0 if result.ok else 1
+        table = lib.load_manifest(corpus)
+        if args.show is not None:
+            views = lib.find_samples(table, args.show, dataset=args.dataset, split=args.split, grep=args.grep, key=args.key)
+            print(json.dumps([vars(v) for v in views], indent=2, ensure_ascii=False) if args.json
+                  else lib.format_samples(views))
+            return 0
+        decoder = _LazyDecoder(args.vqgan_preset, args.vqgan_config, args.vqgan_checkpoint)
+        if args.sheet:
+            sheet, keys = lib.contact_sheet(corpus, _filtered(lib, table, args), n=args.n, dataset=args.dataset,
+                                            split=args.split, decode=decoder, columns=args.columns)
+            Path(args.sheet).write_bytes(lib.png_bytes(sheet))
+            info = {"file": args.sheet, "size": list(sheet.size), "keys": keys}
+            print(json.dumps(info, indent=2) if args.json else f"wrote {args.sheet}: {len(keys)} faces, {sheet.size[0]}x{sheet.size[1]} px")
+            return 0
+        summary = lib.summarize(corpus, budget=args.text_budget, top=args.top, max_shards=args.max_shards, table=table,
+                                tokens=args.tokens, token_cache=args.token_cache)
+        if args.report:
+            try:
+                sheet, keys = lib.contact_sheet(corpus, _filtered(lib, table, args), n=args.n, dataset=args.dataset,
+                                                split=args.split, decode=decoder, columns=args.columns)
+                png, note = lib.png_bytes(sheet), f"{len(keys)} faces with their texts"
+            except lib.InspectError as err:
+                png, note = None, f"no contact sheet: {err}"
+            Path(args.report).write_text(lib.render_report(summary, png, note), encoding="utf-8")
+            print(json.dumps({"file": args.report, "contact_sheet": png is not None}) if args.json
+                  else f"wrote {args.report} ({note})")
+            return 0
+        print(json.dumps(summary, indent=2, ensure_ascii=False) if args.json else lib.format_summary(summary))
+        return 0
+    except lib.InspectError as err:
+        print(f"talk2face inspect: {err}", file=sys.stderr)
+        return 2
+
+
+def _filtered(lib: Any, table: Any, args: argparse.Namespace) -> Any:
+    """The manifest rows of the samples that --grep / --key select (all rows when neither is given)."""
+    if not (args.grep or args.key):
+        return table
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    views = lib.find_samples(table, args.n, dataset=args.dataset, split=args.split, grep=args.grep, key=args.key)
+    return table.filter(pc.is_in(table["key"], value_set=pa.array([v.key for v in views], pa.string())))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
