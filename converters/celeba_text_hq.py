@@ -29,8 +29,8 @@ from collections.abc import Iterator
 
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from converters.mm_celeba_hq import MARKERS as HQ_MARKERS
-from converters.mm_celeba_hq import caption_files, caption_line, image_index, index_of, read_bytes
-from schemas import FaceRecord, Reasons, Text, most_held_out
+from converters.mm_celeba_hq import caption_files, image_index, index_of
+from schemas import FaceRecord, Reasons, Text, most_held_out, normalize_caption
 
 CAPTION_FOLDER = "captions"
 SPLIT_FILES = {"train": "data_flist/train.flist", "test": "data_flist/test.flist"}
@@ -45,7 +45,7 @@ def decode_captions(data: bytes) -> list[str]:
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     text = data.decode("utf-8", errors="replace").replace(MISENCODED, " ")
-    return [c for c in map(caption_line, text.splitlines()) if c]
+    return [c for c in map(normalize_caption, text.splitlines()) if c]
 
 
 class CelebaTextHq(Converter):
@@ -64,7 +64,7 @@ class CelebaTextHq(Converter):
         for rel, sid in caption_files(root, CAPTION_FOLDER):
             idx = index_of(sid)
             source_path = root.source_path(rel)
-            lines = decode_captions(read_bytes(root, rel))
+            lines = decode_captions(root.read_bytes(rel))
             if not lines:
                 yield self.filtered(sid, source_path, "no caption", f"{rel} has no non-blank line")
                 continue

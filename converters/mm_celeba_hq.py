@@ -27,8 +27,6 @@ import pickle
 import posixpath
 from collections.abc import Iterator
 
-from fsspec.implementations.local import LocalFileSystem
-
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from schemas import FaceRecord, Reasons, Text, most_held_out, normalize_caption
 
@@ -106,30 +104,12 @@ def caption_files(root: DatasetRoot, folder: str) -> list[tuple[str, str]]:
     return [(rel, stem) for _, rel, stem in sorted(found)]
 
 
-def read_bytes(root: DatasetRoot, rel: str) -> bytes:
-    """A file's bytes; local files through the builtin open, which costs a fraction of fsspec's per-file overhead."""
-    if isinstance(root.fs, LocalFileSystem):
-        with open(root.url_of(rel), "rb") as f:
-            return f.read()
-    return root.read_bytes(rel)
-
-
-def caption_line(line: str) -> str:
-    """``normalize_caption(line)``, without its regex for a line that is already normal (most are).
-
-    ``" ".join(line.split())`` equals ``normalize_caption(line)`` (``\\s`` and ``str.split`` agree on white
-    space), so a line equal to it is returned as is: 5x cheaper on 10-line caption files.
-    """
-    joined = " ".join(line.split())
-    return line if joined == line else normalize_caption(line)
-
-
 def read_captions(root: DatasetRoot, rel: str, errors: str = "strict") -> list[str]:
     """The non-blank lines of a caption file, normalised; UnicodeDecodeError when not UTF-8 (strict)."""
-    data = read_bytes(root, rel)
+    data = root.read_bytes(rel)
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
-    return [c for c in map(caption_line, data.decode("utf-8", errors).splitlines()) if c]
+    return [c for c in map(normalize_caption, data.decode("utf-8", errors).splitlines()) if c]
 
 
 class MmCelebaHq(Converter):

@@ -4,14 +4,12 @@ import os
 import pickle
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from converters.base import ConverterError, DatasetRoot
 from converters.fakes import mm_celeba_hq as fake
-from converters.mm_celeba_hq import caption_line, read_name_list
+from converters.mm_celeba_hq import read_name_list
 from converters.testing import ConverterTest, convert
-from schemas import FaceRecord, Filtered, Reject, normalize_caption
+from schemas import FaceRecord, Filtered, Reject
 
 EXPECTED = {"train": 6, "test": 3}
 FILTERED = {"no caption": 1}
@@ -116,9 +114,3 @@ def test_a_hostile_split_pickle_stops_the_conversion(tmp_path):
     with pytest.raises(ConverterError, match="test/filenames.pickle"):
         convert("mm_celeba_hq", tmp_path)
     assert not marker.exists()
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
-def test_caption_line_is_normalize_caption(line):
-    assert caption_line(line) == normalize_caption(line)

@@ -97,3 +97,11 @@ def test_canonical_and_captions():
     assert canonical("  Wearing_Necktie ") == "wearing necktie"
     assert canonical("Latino_Hispanic") == "latino hispanic"
     assert normalize_caption("  She has\tblack  hair.\n") == "She has black hair."
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_normalize_caption_collapses_every_white_space(line):
+    import re
+
+    assert normalize_caption(line) == re.sub(r"\s+", " ", line).strip()
