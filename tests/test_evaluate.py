@@ -6,12 +6,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from stubs import StubVQGAN
 
 from model.evaluate import (
     accuracy,
@@ -30,15 +30,9 @@ from model.evaluate import (
     sacrebleu_score,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 needs_java = pytest.mark.skipif(not java_available(), reason="METEOR and the PTB tokenizer need Java")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # --- facial analysis ----------------------------------------------------------------------------
@@ -221,20 +215,6 @@ def test_feature_extractors_from_torchscript_and_from_a_state_dict(tmp_path: Pat
 
 
 # --- end to end on fake shards --------------------------------------------------------------------
-
-
-class StubVQGAN:
-    """Codes <-> 256x256 images: each code paints one 16x16 block (R = low byte, G = high bits x 60)."""
-
-    def decode(self, codes: np.ndarray) -> np.ndarray:
-        codes = np.asarray(codes, dtype=np.int64).reshape(-1, 16, 16)
-        rgb = np.stack([codes & 255, (codes >> 8) * 60, np.full_like(codes, 128)], -1).astype(np.uint8)
-        return rgb.repeat(16, axis=1).repeat(16, axis=2)
-
-    def encode(self, images: np.ndarray) -> np.ndarray:
-        blocks = np.asarray(images, dtype=np.int64).reshape(-1, 16, 16, 16, 16, 3)
-        med = np.median(blocks, axis=(2, 4)).round().astype(np.int64)  # (B, 16, 16, 3)
-        return (med[..., 0] + ((med[..., 1] + 30) // 60) * 256).reshape(-1, 256).astype(np.uint16)
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from stubs import StubVQGAN
 
 from model.data import (
     ATTRIBUTES_TO_FACE,
@@ -47,17 +47,10 @@ from model.transformer import Talk2Face, Talk2FaceConfig
 from schemas.sample import ShardSample
 from schemas.text import normalize_caption
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 BUILDER = SequenceBuilder()
 CODES = np.random.default_rng(0).integers(0, 1024, size=256).astype(np.uint16)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny matrices on a shared CPU: one thread avoids oversubscription; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # --- prompts are the training sequences up to the target ------------------------------------------
@@ -203,20 +196,6 @@ def test_clip_reranking_is_skipped_cleanly_without_open_clip() -> None:
 
 
 # --- every template on a tiny overfit model ------------------------------------------------------
-
-
-class StubVQGAN:
-    """Codes <-> 256x256 images: each code paints one 16x16 block (R = low byte, G = high bits x 60)."""
-
-    def decode(self, codes: np.ndarray) -> np.ndarray:
-        codes = np.asarray(codes, dtype=np.int64).reshape(-1, 16, 16)
-        rgb = np.stack([codes & 255, (codes >> 8) * 60, np.full_like(codes, 128)], -1).astype(np.uint8)
-        return rgb.repeat(16, axis=1).repeat(16, axis=2)
-
-    def encode(self, images: np.ndarray) -> np.ndarray:
-        blocks = np.asarray(images, dtype=np.int64).reshape(-1, 16, 16, 16, 16, 3)
-        med = np.median(blocks, axis=(2, 4)).round().astype(np.int64)  # (B, 16, 16, 3)
-        return (med[..., 0] + ((med[..., 1] + 30) // 60) * 256).reshape(-1, 256).astype(np.uint16)
 
 
 def training_batch(samples: list[ShardSample], rng: random.Random, to_face: bool) -> dict[str, torch.Tensor]:

@@ -12,7 +12,6 @@ import pickle
 import subprocess
 import sys
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -63,15 +62,9 @@ def state_of(modules: dict[str, torch.nn.Module]) -> dict[str, torch.Tensor]:
     return {f"{name}.{key}": value for name, module in modules.items() for key, value in module.state_dict().items()}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """One intra-op thread: on shared, oversubscribed cores two threads stall each other at every
-    small op (3-4x slower here). Codes are bit-identical at any fixed thread count; the speed of
-    the default setting is bench/bench_tokenizers.py's business."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# One intra-op thread: codes are bit-identical at any fixed thread count; the speed of the default
+# setting is bench/bench_tokenizers.py's business.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

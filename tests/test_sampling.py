@@ -3,8 +3,6 @@ per-row reproducibility, and cached batched sampling == uncached one-by-one samp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 
@@ -23,16 +21,9 @@ from model.sampling import (
     trim,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 GREEDY = SamplingConfig.make_greedy()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny matrices on a shared CPU: one thread avoids oversubscription; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # --- a hand-made logits function (flax lm1b style) ---------------------------------------------

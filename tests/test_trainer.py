@@ -22,17 +22,10 @@ from model.data import CLS_ID, IMAGE_OFFSET, SEP_ID, SequenceBuilder, read_shard
 from model.trainer import TrainConfig, configure_optimizer, get_lr, load_config, main, set_option, train
 from model.transformer import Talk2Face, Talk2FaceConfig
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 MICRO = Talk2FaceConfig(n_layer=1, n_head=2, n_embd=32, n_inner=128, n_positions=336, dropout=0.0, layer_norm="torch",
                         tie_weights=True)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():  # type: ignore[no-untyped-def]
-    """Micro models gain nothing from intra-op threads, and on a shared CPU the threads spin."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def config_for(shards: str, **options: object) -> TrainConfig:

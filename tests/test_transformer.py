@@ -16,14 +16,7 @@ from model.transformer import (
     prefix_lm_mask,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_thread():  # type: ignore[no-untyped-def]
-    """Tiny models gain nothing from intra-op threads, and on a shared CPU the threads spin."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 TINY = Talk2FaceConfig(vocab_size=97, n_positions=64, n_layer=2, n_head=4, n_embd=32, n_inner=64, dropout=0.0)
