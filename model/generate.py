@@ -412,7 +412,7 @@ def generate_captions(
     captions: list[str] = []
     for chunk in _chunks(len(prompts), batch_size):
         tokens = run_prompts(model, [prompts[i] for i in chunk], max_new_tokens=builder.text_budget + 1,
-                             constraint=TextConstraint(max_length=builder.text_budget), config=config,
+                             constraint=TextConstraint(max_length=builder.text_budget, min_length=1), config=config,
                              seeds=_seeds(config, seed, [(i, 0) for i in chunk]), decoding=decoding)
         captions.extend(normalize_caption(builder.tokenizer.decode(ids)) for ids in trim(tokens))
     return captions

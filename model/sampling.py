@@ -130,15 +130,21 @@ class ImageConstraint:
 
 @dataclass(frozen=True)
 class TextConstraint:
-    """WordPiece word ids only (no image ids, no [PAD]/[CLS]/[MASK]/[unused]); [SEP] ends; at most `max_length` words."""
+    """WordPiece word ids only (no image ids, no [PAD]/[CLS]/[MASK]/[unused]); [SEP] ends; at most `max_length` words.
+
+    `min_length` words come before [SEP] may (a caption is never empty).
+    """
 
     max_length: int = 64
     first_word_id: int = FIRST_WORD_ID
     text_vocab: int = IMAGE_OFFSET
     eos_id: int = SEP_ID
+    min_length: int = 0
 
     def allowed(self, generated: torch.Tensor, rows: torch.Tensor, vocab_size: int) -> torch.Tensor:
-        if generated.size(1) < self.max_length:
+        if generated.size(1) < min(self.min_length, self.max_length):
+            mask = _range_mask(vocab_size, start=self.first_word_id, stop=self.text_vocab)
+        elif generated.size(1) < self.max_length:
             mask = _range_mask(vocab_size, ids=(self.eos_id,), start=self.first_word_id, stop=self.text_vocab)
         else:
             mask = _range_mask(vocab_size, ids=(self.eos_id,))

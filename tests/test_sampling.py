@@ -173,6 +173,22 @@ def test_text_constraint_never_emits_image_or_special_ids_and_ends_at_max_length
     assert all(SEP_ID in row for row in out.tolist())
 
 
+def test_text_constraint_min_length_forbids_an_empty_text() -> None:
+    wants_sep = torch.full((2, VOCAB), -10.0)
+    wants_sep[:, SEP_ID] = 10.0  # the logits want to end at once, every step
+
+    def step(token: torch.Tensor, state: None) -> tuple[torch.Tensor, None]:
+        return wants_sep[: token.size(0)].clone(), state
+
+    free = sample(step, wants_sep.clone(), None, max_new_tokens=5, config=GREEDY,
+                  generators=row_generators(2, 2), constraint=TextConstraint(max_length=4))
+    assert [row for row in trim(free)] == [[], []]
+    forced = sample(step, wants_sep.clone(), None, max_new_tokens=5, config=GREEDY,
+                    generators=row_generators(2, 2), constraint=TextConstraint(max_length=4, min_length=2))
+    for row in trim(forced):
+        assert len(row) == 2 and all(999 <= t < IMAGE_OFFSET for t in row)
+
+
 def test_choice_constraint_keeps_each_row_to_its_choices() -> None:
     logits, step = noisy_step(slice(IMAGE_OFFSET, VOCAB))
     semicolon = 1025
