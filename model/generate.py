@@ -25,6 +25,7 @@ Command line (model/cli.py dispatches ``talk2face generate`` here)::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import re
@@ -52,6 +53,7 @@ from model.data import (
     SequenceBuilder,
 )
 from model.sampling import (
+    IMAGE_CODES,
     ChoiceConstraint,
     Constraint,
     ImageConstraint,
@@ -122,10 +124,27 @@ class Decoding:
     select: Callable[[Any, torch.Tensor], Any]
 
 
-def cached_decoding(model: Talk2Face, ids: torch.Tensor, segments: torch.Tensor, max_new_tokens: int) -> Decoding:
-    """Generation with the model's KV cache: one prefill, then one token per row per step."""
+def cached_decoding(
+    model: Talk2Face, ids: torch.Tensor, segments: torch.Tensor, max_new_tokens: int,
+    vocab: Sequence[int] | None = None,
+) -> Decoding:
+    """Generation with the model's KV cache: one prefill, then one token per row per step.
+
+    `vocab`: the only ids the steps may emit; their output layer skips every other id (-inf logits).
+    """
     logits, cache = model.prefill(ids, segments, max_new_tokens=max_new_tokens)
-    return Decoding(logits, cache, model.step, KVCache.select)
+    if vocab is None:
+        return Decoding(logits, cache, model.step, KVCache.select)
+    only = torch.tensor(list(vocab), dtype=torch.long, device=ids.device)
+    return Decoding(logits, cache, functools.partial(model.step, vocab=only), KVCache.select)
+
+
+IMAGE_VOCAB = (SEP_ID, *range(IMAGE_OFFSET, IMAGE_OFFSET + IMAGE_CODES))
+
+
+def cached_image_decoding(model: Talk2Face, ids: torch.Tensor, segments: torch.Tensor, max_new_tokens: int) -> Decoding:
+    """`cached_decoding` whose steps compute only the 1,025 logits a face can emit: its codes and [SEP]."""
+    return cached_decoding(model, ids, segments, max_new_tokens, vocab=IMAGE_VOCAB)
 
 
 @dataclass
@@ -378,7 +397,7 @@ def generate_image_codes(
     seed: int = 0,
     batch_size: int = 16,
     builder: SequenceBuilder | None = None,
-    decoding: DecodingFn = cached_decoding,
+    decoding: DecodingFn = cached_image_decoding,
 ) -> np.ndarray:
     """Text-guided face synthesis: (len(texts), n, 256) uint16 VQGAN codes; sample j of text i uses seed (seed, i, j)."""
     builder = builder or default_builder()

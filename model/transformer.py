@@ -347,8 +347,15 @@ class Talk2Face(nn.Module):
         return self.lm_head(last), cache
 
     @torch.no_grad()
-    def step(self, token: torch.Tensor, cache: KVCache) -> tuple[torch.Tensor, KVCache]:
-        """Append one segment-2 token per row: (B,) ids -> (next-token logits (B, V), the same cache, extended)."""
+    def step(
+        self, token: torch.Tensor, cache: KVCache, vocab: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, KVCache]:
+        """Append one segment-2 token per row: (B,) ids -> (next-token logits (B, V), the same cache, extended).
+
+        `vocab` (K,) ids: compute the output layer for those ids only and give every other id -inf.
+        A decoder that can only emit them (an image: 1,024 codes and [SEP]) skips the rest of the
+        31,546-way matmul, which is most of a step's cost in small models.
+        """
         if cache.length >= cache.capacity:
             raise ValueError(f"KV cache is full ({cache.capacity} columns); pass a larger max_new_tokens to prefill")
         B = token.size(0)
@@ -363,7 +370,13 @@ class Talk2Face(nn.Module):
             x = block(x, mask, (k, v), col)
         cache.length += 1
         cache.next_position += 1
-        return self.lm_head(self.ln_f(x[:, 0])), cache
+        h = self.ln_f(x[:, 0])  # (B, C)
+        if vocab is None:
+            return self.lm_head(h), cache
+        bias = None if self.lm_head.bias is None else self.lm_head.bias[vocab]
+        logits = h.new_full((B, self.config.vocab_size), float("-inf"))
+        logits[:, vocab] = F.linear(h, self.lm_head.weight[vocab], bias)  # (B, K)
+        return logits, cache
 
     # --- the released weights -----------------------------------------------
 

@@ -218,6 +218,7 @@ def test_cached_batched_sampling_equals_uncached_one_by_one_sampling() -> None:
     from model.generate import (
         attributes_prompt,
         cached_decoding,
+        cached_image_decoding,
         image_prompt,
         recompute_decoding,
         run_prompts,
@@ -236,9 +237,13 @@ def test_cached_batched_sampling_equals_uncached_one_by_one_sampling() -> None:
     assert len({len(p.ids) for p in prompts}) == 4
     n, config = 2, SamplingConfig(temperature=1.0, top_k=50, top_p=0.9)
     seeds = [row_seed(11, i, j) for i in range(len(prompts)) for j in range(n)]
-    for constraint, steps in ((ImageConstraint(length=12), 13), (TextConstraint(max_length=8), 9)):
+    for constraint, steps, cached in (
+        (ImageConstraint(length=12), 13, cached_image_decoding),  # the output layer only over codes and [SEP]
+        (ImageConstraint(length=12), 13, cached_decoding),
+        (TextConstraint(max_length=8), 9, cached_decoding),
+    ):
         batched = run_prompts(model, prompts, max_new_tokens=steps, constraint=constraint, config=config,
-                              seeds=seeds, n=n, decoding=cached_decoding)
+                              seeds=seeds, n=n, decoding=cached)
         for r, seed in enumerate(seeds):
             alone = run_prompts(model, [prompts[r // n]], max_new_tokens=steps, constraint=constraint, config=config,
                                 seeds=[seed], decoding=recompute_decoding)

@@ -134,6 +134,24 @@ def test_cached_generation_equals_full_forward(layer_norm: str) -> None:
             torch.testing.assert_close(steps[t][row], want, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("output_bias", [False, True])
+def test_step_restricted_to_a_vocabulary_gives_the_same_logits_there(output_bias: bool) -> None:
+    model = model_for(Talk2FaceConfig(**{**TINY.__dict__, "output_bias": output_bias}))
+    if output_bias:
+        torch.nn.init.normal_(model.lm_head.bias)
+    ids, segments = torch.randint(0, 97, (2, 4)), torch.tensor([layout(4, 0, 0), layout(3, 0, 1)])
+    _, full_cache = model.prefill(ids, segments, max_new_tokens=1)
+    _, part_cache = model.prefill(ids, segments, max_new_tokens=1)
+    vocab = torch.tensor([3, 50, 7, TINY.vocab_size - 1])
+    full, _ = model.step(torch.tensor([5, 6]), full_cache)
+    part, _ = model.step(torch.tensor([5, 6]), part_cache, vocab=vocab)
+    torch.testing.assert_close(part[:, vocab], full[:, vocab], atol=1e-5, rtol=1e-5)
+    others = torch.ones(TINY.vocab_size, dtype=torch.bool)
+    others[vocab] = False
+    assert torch.isneginf(part[:, others]).all()
+    torch.testing.assert_close(part_cache.keys[0], full_cache.keys[0])
+
+
 def test_cache_select_and_limits() -> None:
     model = model_for(TINY)
     ids = torch.randint(0, 97, (2, 3))
