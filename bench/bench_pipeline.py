@@ -46,10 +46,11 @@ from converters.fakes import make_all
 from model.faces import FaceError, load_face
 from pipeline.build import run_build
 from pipeline.config import BuildConfig, TokenizerSpec, resolve_datasets
-from pipeline.files import atomic_open, jsonl, write_bytes, write_tar
-from pipeline.samples import Sample, shard_name
+from pipeline.files import atomic_open, jsonl, write_bytes
+from pipeline.samples import Sample
 from pipeline.tokenize import encode_faces, shared_tokenizer
 from schemas import FaceRecord, Filtered, Reject, manifest_table, sample_key, write_manifest
+from schemas.shard import shard_name, write_tar
 
 FULL_RECORDS = 2_000_000
 FULL_FACES = 1_900_000

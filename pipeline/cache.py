@@ -1,7 +1,7 @@
 """The token cache: VQGAN codes of faces already tokenised, keyed by (face key, tokenizer fingerprint).
 
 Layout: ``<cache>/<fingerprint>/<bucket>/<segment>.npy``, where ``bucket`` is the first
-`BUCKET_DIGITS` hex digits of the face key and a segment is one structured ``.npy`` array of
+`schemas.cache.BUCKET_DIGITS` hex digits of the face key and a segment is one structured ``.npy`` array of
 ``(key, tokens)`` rows written by one build for one bucket. Segments are immutable and named by
 the hash of their rows, so a retried write gives the same file and concurrent builds never
 clash; a rebuild reads a bucket's segments once and adds one segment per bucket with the faces it
@@ -20,18 +20,9 @@ import fsspec
 import numpy as np
 
 from pipeline.files import list_files, write_bytes
-from schemas.sample import KEY_HEX, TOKENS_PER_IMAGE
+from schemas.cache import ROW, bucket_of
 
 logger = logging.getLogger(__name__)
-
-BUCKET_DIGITS = 3
-ROW = np.dtype([("key", f"U{KEY_HEX}"), ("tokens", np.uint16, (TOKENS_PER_IMAGE,))])
-
-
-def bucket_of(key: str) -> str:
-    """The cache bucket (and tokenization group) of a face key: its first hex digits."""
-    return key[:BUCKET_DIGITS]
-
 
 class TokenCache:
     """Codes of one tokenizer under one cache URL."""

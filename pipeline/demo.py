@@ -26,9 +26,9 @@ from pathlib import Path
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from converters.fakes import make_all
+from model.cli import inspect_main
 from pipeline.build import BuildResult, run_build
 from pipeline.config import BuildConfig, TokenizerSpec, resolve_datasets
-from model.cli import inspect_main
 from pipeline.meter import setup_logging
 
 STAGES = (("ReadRecords", "records"), ("LoadFaces", "images"), ("TokenizeFaces", "faces"), ("WriteShards", "samples"))

@@ -3,14 +3,12 @@
 A writer opens `atomic_open(url)`, writes, and the file appears under its final name only when
 the write completed (a rename locally, ``fs.mv`` on object stores). A retried or speculative
 bundle rewrites the same bytes under the same name, so outputs are never half written, never
-duplicated and never missing a sample. Tar shards have fixed metadata (mtime 0, uid/gid 0, empty
-user and group names, mode 0o644), so the same samples always give the same bytes.
+duplicated and never missing a sample. The shard tar format itself is schemas/shard.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import posixpath
 import tarfile
@@ -22,7 +20,6 @@ import fsspec
 
 from pipeline.config import join
 
-TAR_MODE = 0o644
 BUILD_OUTPUTS = ("shards", "manifest", "rejects", "stats.json")
 """What a build writes under OUT (the token cache, OUT/cache, is kept across builds)."""
 
@@ -60,43 +57,10 @@ def check_size(url: str, expected: int) -> None:
         raise OSError(f"{url}: wrote {expected} bytes but the stored file has {size}; the filesystem lost the write")
 
 
-def write_tar(f: IO[bytes], samples: Iterable[Mapping[str, Any]]) -> int:
-    """Write WebDataset samples (``__key__`` + extension -> bytes) as a reproducible tar; returns members written.
-
-    Members of a sample are contiguous, in sorted extension order (``jpg``, ``json``, ``tokens.npy``).
-    """
-    members = 0
-    with tarfile.open(fileobj=f, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for sample in samples:
-            key = sample["__key__"]
-            for ext in sorted(k for k in sample if k != "__key__"):
-                data = sample[ext]
-                info = tarfile.TarInfo(f"{key}.{ext}")
-                info.size = len(data)
-                info.mtime = 0
-                info.mode = TAR_MODE
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                tar.addfile(info, io.BytesIO(data))
-                members += 1
-    return members
-
-
 def tar_members(url: str) -> list[tuple[str, int]]:
     """Names and sizes of the members of a tar at `url`, read from its headers; nothing is extracted."""
     with fsspec.open(url, "rb") as f, tarfile.open(fileobj=f, mode="r:") as tar:
         return [(m.name, m.size) for m in tar.getmembers()]
-
-
-def read_tar_member(url: str, name: str) -> bytes:
-    """The bytes of one member (read into memory, never extracted to a path)."""
-    with fsspec.open(url, "rb") as f, tarfile.open(fileobj=f, mode="r:") as tar:
-        member = tar.getmember(name)
-        if not member.isfile():
-            raise ValueError(f"{url}: member {name} is not a regular file")
-        data = tar.extractfile(member)
-        assert data is not None
-        return data.read()
 
 
 def jsonl(rows: Iterable[Mapping[str, Any]]) -> bytes:

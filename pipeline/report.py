@@ -12,7 +12,6 @@ does) still runs every writer.
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -23,6 +22,7 @@ from pipeline.config import join
 from pipeline.files import jsonl, write_bytes
 from pipeline.samples import Sample
 from schemas import SPLITS, Filtered, Reject
+from schemas.stats import STATS_FILE, accounting_problems, dump_stats
 
 Tally = tuple[tuple[str, ...], int]
 
@@ -153,24 +153,6 @@ def build_stats(tallies: Mapping[tuple[str, ...], int], build: Mapping[str, Any]
     return stats
 
 
-def accounting_problems(stats: Mapping[str, Any]) -> list[str]:
-    """What does not add up, one message per dataset naming the numbers; [] when the build is whole."""
-    problems = []
-    for name, d in stats["datasets"].items():
-        filtered, rejected = sum(d["filtered"].values()), sum(d["rejected"].values())
-        accounted = d["written"] + filtered + rejected
-        if d["read"] != accounted:
-            problems.append(
-                f"dataset {name}: read {d['read']} records but written {d['written']} + filtered {filtered} + "
-                f"rejected {rejected} = {accounted} ({d['read'] - accounted:+d} unaccounted)"
-            )
-        if "pairs_in_shards" in d and d["pairs"] != d["pairs_in_shards"]:
-            problems.append(
-                f"dataset {name}: the shards hold {d['pairs_in_shards']} texts but the manifest {d['pairs']} rows"
-            )
-    return problems
-
-
 def keyed_for_stats(tally: Tally) -> tuple[str, Tally]:
     return "stats", tally
 
@@ -188,8 +170,8 @@ class WriteStatsFile(beam.DoFn):
         for path, n in tallies:
             summed[tuple(path)] += n
         stats = build_stats(summed, self.build)
-        url = join(self.output, "stats.json")
-        write_bytes(url, (json.dumps(stats, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        url = join(self.output, STATS_FILE)
+        write_bytes(url, dump_stats(stats))
         if stats["accounting"]["problems"]:
             raise AccountingError(
                 "the build lost records (see " + url + "):\n  " + "\n  ".join(stats["accounting"]["problems"])

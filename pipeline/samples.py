@@ -16,13 +16,6 @@ import numpy as np
 
 from schemas import FaceRecord, ShardSample, SourceRef, TextEntry, most_held_out
 
-SHARD_DIGITS = 6
-
-
-def shard_name(split: str, index: int) -> str:
-    """``train-000012``: the shard's file stem (``OUT/shards/train-000012.tar``)."""
-    return f"{split}-{index:0{SHARD_DIGITS}d}"
-
 
 def record_order(record: FaceRecord) -> tuple[str, str, str]:
     """The deterministic order of a sample's records (and so of its texts): dataset, source id, path."""

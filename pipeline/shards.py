@@ -9,7 +9,7 @@ split, a few hundred keys each at full scale), bucket sizes are counted and turn
 inputs: Beam's DaskRunner does not support them correctly.
 
 **Writers.** Samples are grouped by shard; the shard writer sorts them by key and writes one tar
-(`pipeline.files.write_tar`: fixed metadata), the manifest writer one Parquet file per shard
+(`schemas.shard.write_tar`: fixed metadata), the manifest writer one Parquet file per shard
 (``OUT/manifest/<shard>.parquet``, from the same grouped samples). Both write to a temporary name
 and move the file into place, then report what they wrote as tallies, which the build's final
 step checks against the records read.
@@ -26,11 +26,12 @@ from typing import Any
 import apache_beam as beam
 
 from pipeline.config import join
-from pipeline.files import atomic_open, check_size, write_bytes, write_tar
+from pipeline.files import atomic_open, check_size, write_bytes
 from pipeline.meter import StageMeter
 from pipeline.report import Tally
-from pipeline.samples import Sample, shard_name
+from pipeline.samples import Sample
 from schemas import manifest_table, write_manifest
+from schemas.shard import shard_name, write_tar
 
 RANK_BUCKET_DIGITS = 3
 

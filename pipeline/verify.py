@@ -24,6 +24,7 @@ from pipeline.config import join
 from pipeline.files import list_files, tar_members
 from pipeline.report import AccountingError
 from schemas import MANIFEST_SCHEMA
+from schemas.stats import unaccounted
 
 SAMPLE_FIELDS = ("json", "tokens.npy")
 
@@ -154,12 +155,8 @@ def verify_build(output: str, keep_images: bool = False) -> BuildReport:
             continue
         filtered = sum(d["filtered"].values())
         n_rejected = sum(rejected[name].values())
-        accounted = written[name] + filtered + n_rejected
-        if d["read"] != accounted:
-            problems.append(
-                f"dataset {name}: read {d['read']} records but the outputs hold written {written[name]} + "
-                f"filtered {filtered} + rejected {n_rejected} = {accounted} ({d['read'] - accounted:+d} unaccounted)"
-            )
+        if message := unaccounted(name, d["read"], written[name], filtered, n_rejected, where="the outputs"):
+            problems.append(message)
         for what, measured, claimed in (
             ("records written", written[name], d["written"]),
             ("pairs (manifest rows)", pairs[name], d["pairs"]),

@@ -185,7 +185,7 @@ def test_verify_catches_a_lost_shard_and_a_missing_stats_file(reference, tmp_pat
     with pytest.raises(AccountingError, match="the manifest and the shards disagree on"):
         verify_build(str(out))
     (out / "manifest" / victim.name.replace(".tar", ".parquet")).unlink()  # both lost
-    with pytest.raises(AccountingError, match=r"dataset \w+: read \d+ records but the outputs hold written \d+ \+"):
+    with pytest.raises(AccountingError, match=r"dataset \w+ \(the outputs\): read \d+ records but written \d+ \+"):
         verify_build(str(out))
     (out / "stats.json").unlink()
     with pytest.raises(AccountingError, match="stats.json was not written"):
