@@ -564,7 +564,12 @@ class GumbelVQGAN(VQGAN):
         # (B, n_embed, h, w) one-hot tensor (256 MiB for 8 images at 8,192 codes)
         grid = self.config.grid
         z = nn.functional.embedding(codes, self.quantize.embed.weight)  # (B, h*w, embed_dim)
-        return z.reshape(codes.shape[0], grid, grid, -1).permute(0, 3, 1, 2)
+        return z.reshape(codes.shape[0], grid, grid, -1).permute(0, 3, 1, 2)  # channels-last strides
+
+    def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        # the code vectors keep the channels-last strides that get_codebook_entry's einsum gives them
+        # (taming's decoder then runs channels-last), so the pixels are bit-for-bit taming's
+        return self.decoder(self.post_quant_conv(self.code_vectors(codes)))
 
 
 MODEL_CLASSES: dict[str, type[VQGAN]] = {"vqgan": VQGAN, "gumbel-vqgan": GumbelVQGAN}
