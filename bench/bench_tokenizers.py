@@ -17,12 +17,18 @@ they must be identical (the bench stops otherwise), for the others the agreement
 The machine's limit is the network's FLOPs per image (counted from the modules) divided by the
 fp32 matmul rate `torch.mm` reaches here.
 
+Kinds (`--kinds`): the FFHQ f=16 VQGAN (`ffhq-random`) beside the OpenImages f=8 Gumbel VQGAN
+of the paper's Table 5 ablation (`openimages-f8-random`: 8,192 codes, 1,024 per face), both at real
+size with random weights, in the same run: each against its own taming reference (for the Gumbel
+one: encoder -> quant_conv -> argmax of `GumbelQuantize.proj`), then the tokenizer's exact path.
+
 Text part: BERT WordPiece over synthetic attribute texts and captions, one call per text against
 one `encode_batch` call, in this process.
 
     .venv/bin/python bench/bench_tokenizers.py             # ~5 minutes on 2 idle cores
     .venv/bin/python bench/bench_tokenizers.py --compile   # + torch.compile rows (minutes of warm-up)
     .venv/bin/python bench/bench_tokenizers.py --quick     # smoke run, under a minute
+    .venv/bin/python bench/bench_tokenizers.py --kinds --skip-text   # f=16 VQGAN beside f=8 Gumbel, ~3 minutes
     .venv/bin/python bench/bench_tokenizers.py --device cuda --compile   # bf16 + channels-last rows
 
 Wall-clock seconds; on a shared machine, run it twice and compare. Prints markdown tables.
@@ -87,6 +93,7 @@ def encode_gflop(config: it.VQGANConfig) -> float:
             elif isinstance(module, AttnBlock):
                 module.register_forward_hook(attn_hook)
         quant_conv(encoder(torch.empty(1, 3, config.resolution, config.resolution)))
+    # codebook distances (VQGAN), or GumbelQuantize.proj's logits (Gumbel: z_channels == embed_dim)
     flops[0] += 2.0 * config.num_tokens * config.n_embed * config.embed_dim
     return flops[0] / 1e9
 
@@ -123,6 +130,7 @@ def run_setting(spec: dict[str, Any]) -> dict[str, Any]:
             it.tune_host_allocator()
         model = it.preset_model(spec["preset"]).to(device).eval()
         encoder, quant_conv, quantize = model.encoder, model.quant_conv, model.quantize
+        gumbel = model.config.kind == "gumbel-vqgan"
 
         def encode(x_uint8: np.ndarray) -> np.ndarray:
             rows = []
@@ -130,7 +138,11 @@ def run_setting(spec: dict[str, Any]) -> dict[str, Any]:
                 for image in x_uint8:  # one image at a time, as taming's scripts do
                     x = torch.from_numpy((image[None] / 127.5 - 1.0).astype(np.float32)).permute(0, 3, 1, 2)
                     x = x.contiguous().to(device)
-                    _, _, (_, _, indices) = quantize(quant_conv(encoder(x)))
+                    h = quant_conv(encoder(x))
+                    if gumbel:  # the mode of GumbelQuantize (its forward samples)
+                        indices = quantize.proj(h).argmax(dim=1)
+                    else:
+                        _, _, (_, _, indices) = quantize(h)
                     rows.append(indices.reshape(-1).cpu().numpy())
             return np.stack(rows).astype(np.uint16)
     else:
@@ -204,6 +216,45 @@ def image_settings(device: str, quick: bool, compile_: bool) -> list[dict[str, A
             rows.append({"name": f"ImageTokenizer batch {batch}, torch.compile, bf16 + channels-last", "kind": "tok",
                          "batch": batch, "iters": 3, "compile": True, "warm": batch, "exact": False})
     return rows
+
+
+def bench_kinds(args: argparse.Namespace) -> str:
+    """The f=16 VQGAN and the f=8 Gumbel VQGAN, each against its own reference, in one run."""
+    device = torch.device(args.device)
+    batch = 2 if args.quick else 4
+    out = [f"Kinds: real architectures with random weights; each row a fresh process; threads "
+           f"{torch.get_num_threads()}; warm-up not timed. Tokenizer rows: batch {batch}, fp32 NCHW (the CPU default).",
+           "", "| tokenizer | codes per face | GFLOP / face | setting | images | images/s | CPU-s / image "
+           "| vs ref (CPU) | codes = reference |", "|---|---|---:|---|---:|---:|---:|---:|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for preset in ("ffhq-random", "openimages-f8-random"):
+            config = it.PRESETS[preset][0]
+            shape = f"{config.num_tokens} of {config.n_embed:,} ({config.grid}x{config.grid}, f={config.downsample})"
+            rows: list[tuple[str, dict[str, Any]]] = [
+                ("reference: taming modules, batch 1", {"kind": "reference", "batch": 1, "iters": batch}),
+                (f"ImageTokenizer batch {batch}", {"kind": "tok", "batch": batch, "iters": 1,
+                                                   "channels_last": False, "bf16": False})]
+            reference_codes, reference_cpu = None, 1.0
+            for name, spec in rows:
+                spec = {**spec, "name": f"{preset}: {name}", "device": device.type, "preset": preset,
+                        "codes_out": f"{tmp}/{preset}-{spec['kind']}.npy"}
+                result = spawn(spec, args.threads)
+                rate = result["images"] / sum(result["times"])
+                cpu = sum(result["cpu_times"]) / result["images"]
+                codes = np.load(spec["codes_out"])
+                if reference_codes is None:
+                    reference_codes, reference_cpu, same = codes, cpu, "(is the reference)"
+                else:
+                    n = min(len(codes), len(reference_codes))
+                    identical = bool((codes[:n] == reference_codes[:n]).all())
+                    if not identical and device.type == "cpu":
+                        raise SystemExit(f"{spec['name']}: codes differ from the reference; the exact path must match")
+                    same = f"identical ({n} images)" if identical else \
+                        f"{float((codes[:n] == reference_codes[:n]).mean()):.4%} of {codes[:n].size} codes"
+                out.append(f"| `{preset}` | {shape} | {encode_gflop(config):.1f} | {name} | {result['images']} | "
+                           f"{rate:.3f} | {cpu:.2f} | {reference_cpu / cpu:.2f}x | {same} |")
+                print(out[-1], file=sys.stderr, flush=True)
+    return "\n".join(out)
 
 
 def bench_images(args: argparse.Namespace) -> str:
@@ -304,6 +355,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--compile", action="store_true",
                         help="add torch.compile rows (inductor's compile takes minutes on 2 cores)")
     parser.add_argument("--threads", type=int, help="intra-op threads (default: torch's choice)")
+    parser.add_argument("--kinds", action="store_true",
+                        help="image table: ffhq-random (f=16 VQGAN) beside openimages-f8-random (f=8 Gumbel VQGAN)")
     parser.add_argument("--skip-images", action="store_true")
     parser.add_argument("--skip-text", action="store_true")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -319,7 +372,7 @@ def main(argv: list[str] | None = None) -> None:
         print(bench_text(args))
         print()
     if not args.skip_images:
-        print(bench_images(args))
+        print(bench_kinds(args) if args.kinds else bench_images(args))
 
 
 if __name__ == "__main__":

@@ -1,32 +1,53 @@
-"""The VQGAN image tokenizer: 256x256 RGB faces to 256 codes and back, with taming-transformers' VQGAN.
+"""The VQGAN image tokenizer: 256x256 RGB faces to VQGAN codes and back, with taming-transformers' modules.
 
 The corpus tokenises every face with the FFHQ f=16 VQGAN of taming-transformers (1,024 codes, a
-16x16 grid for a 256x256 face). This module loads that model from taming's own files (the
-`project.yaml` of a training log and its Lightning `.ckpt`), and runs it fast: batched, under
-`torch.inference_mode`, channels-last and bf16 autocast on CUDA, optionally `torch.compile`d.
+16x16 grid: 256 codes for a 256x256 face); the paper's ablation (Table 5) also uses the
+OpenImages f=8 Gumbel VQGAN (8,192 codes, a 32x32 grid: 1,024 codes). This module loads such a
+model from taming's own files (the `project.yaml` of a training log and its Lightning `.ckpt`),
+and runs it fast: batched, under `torch.inference_mode`, channels-last and bf16 autocast on CUDA,
+optionally `torch.compile`d.
 
     tok = ImageTokenizer.from_taming("2021-04-23T18-19-01-project.yaml", "last.ckpt")
-    codes = tok.encode(faces)          # (B, 256, 256, 3) uint8 RGB -> (B, 256) uint16
-    faces = tok.decode(codes)          # (B, 256) codes -> (B, 256, 256, 3) uint8 RGB
+    codes = tok.encode(faces)          # (B, 256, 256, 3) uint8 RGB -> (B, tok.num_tokens) uint16
+    faces = tok.decode(codes)          # (B, tok.num_tokens) codes -> (B, 256, 256, 3) uint8 RGB
 
-Codes are those of taming's `VQModel.encode` (encoder -> quant_conv -> VectorQuantizer2 ->
-indices, row-major over the 16x16 grid) for the preprocessing taming's data loaders apply
-(`uint8 / 127.5 - 1` computed in float64, stored as float32). On CPU in fp32 (the default there)
-every activation is bit-for-bit the reference's, so the codes are identical; channels-last, bf16
-and `torch.compile` change float rounding, so a code whose two nearest codebook entries are almost
-equally near may flip (bench/RESULTS.md measures how often).
+Accepted logs (`model.target` of project.yaml), as taming ships them:
+
+* `taming.models.vqgan.VQModel` (kind "vqgan"), e.g. the FFHQ f=16 VQGAN log: codes are those
+  of `VQModel.encode` (encoder -> quant_conv -> VectorQuantizer2 nearest entry), decoding looks
+  the codes up in `quantize.embedding`.
+* `taming.models.vqgan.GumbelVQ` (kind "gumbel-vqgan"), e.g. `vqgan_gumbel_f8` (OpenImages, f=8,
+  8,192 codes): encoder -> quant_conv -> `GumbelQuantize.proj` logits; the code is their argmax,
+  the mode of the categorical the quantizer samples from. (taming's `GumbelQuantize.forward` draws
+  Gumbel noise even in eval mode, so its indices are a random sample; the argmax is the
+  deterministic code.) Decoding looks codes up in `quantize.embed`, as `get_codebook_entry` does.
+* `taming.models.cond_transformer.Net2NetTransformer`, e.g. the released
+  `2021-04-23T18-19-01_ffhq_transformer` log that Talk2Face's instructions name: the VQGAN is its
+  first stage, described by `model.params.first_stage_config` (a VQModel or GumbelVQ; its own
+  `ckpt_path` names a log that is not shipped and is ignored) and stored under
+  `first_stage_model.` in the transformer's last.ckpt. The GPT (`transformer.`), the conditioning
+  stage (`cond_stage_model.`), the permuter and the losses are ignored: the corpus records the
+  first stage's codes, row-major, unpermuted.
+
+Anything else (a KL autoencoder, a remapped codebook, an unknown target) is refused with an error
+naming the file, the target or field found and what is accepted. On CPU in fp32 (the default
+there) every activation is bit-for-bit that of taming's modules, so the codes are identical;
+channels-last, bf16 and `torch.compile` change float rounding, so a code whose two best
+candidates are almost tied may flip (bench/RESULTS.md measures how often). Preprocessing is
+taming's (`uint8 / 127.5 - 1` computed in float64, stored as float32).
 
 Installing taming: the package `taming-transformers-rom1504==0.0.6` declares torchvision and
-pytorch-lightning, which only its training code (`taming.models.vqgan.VQModel`, a
-LightningModule) needs; its `VQModel` does not even import with current pytorch-lightning. We use
-only `taming.modules` (Encoder, Decoder, VectorQuantizer2: torch, numpy and einops), so install it
-with `pip install --no-deps taming-transformers-rom1504==0.0.6`. `VQGAN` below is our own small
-module with VQModel's attribute names, so a checkpoint's `state_dict` keys load unchanged.
+pytorch-lightning, which only its training code (`taming.models.*`, LightningModules) needs; those
+do not even import with current pytorch-lightning. We use only `taming.modules` (Encoder, Decoder,
+VectorQuantizer2, GumbelQuantize: torch, numpy and einops), so install it with
+`pip install --no-deps taming-transformers-rom1504==0.0.6`. `VQGAN` and `GumbelVQGAN` below are our
+own small modules with taming's attribute names, so a checkpoint's `state_dict` keys load unchanged.
 
 Checkpoints load with `torch.load(weights_only=True)`. Lightning also pickles the classes of its
 callbacks into a `.ckpt` (`pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint` as a dict
-key, in the 2021 logs), which `weights_only` refuses; such classes are loaded as inert stand-ins
-(no foreign code runs) and only `state_dict` is used.
+key, in the 2021 logs), which `weights_only` refuses; classes of Lightning's own modules (and
+numpy's, omegaconf's) are loaded as inert stand-ins (no foreign code runs) and only `state_dict`
+is used. A pickle naming anything else (`posix.system`, `builtins.eval`, ...) is refused unread.
 
 On CPU, the tokenizer by default raises glibc's mmap threshold (`tune_allocator=True`): a 256x256
 activation with 128 channels is 32 MiB, which glibc otherwise maps fresh from the kernel and
@@ -34,9 +55,10 @@ page-faults in for every layer; keeping freed memory in the heap is bit-for-bit 
 about 30% of the CPU time here (bench/RESULTS.md). The process then keeps its peak memory. The
 other CPU gain is batching (default 8 images), which keeps the codes identical too.
 
-Presets `tiny-random` (small, for tests and the demo) and `ffhq-random` (the FFHQ f=16
-architecture, for benchmarks) have seeded random weights, so nothing needs a download; their
-codes mean nothing, and using them logs a warning.
+Presets with seeded random weights, so nothing needs a download (their codes mean nothing, and
+using them logs a warning): `tiny-random` (small f=16, for tests and the demo), `ffhq-random`
+(the FFHQ f=16 architecture, for benchmarks), `tiny-gumbel-f8-random` (small f=8 Gumbel, 8,192
+codes, for tests) and `openimages-f8-random` (the OpenImages f=8 Gumbel architecture).
 """
 
 from __future__ import annotations
@@ -64,11 +86,28 @@ logger = logging.getLogger(__name__)
 
 TAMING_INSTALL = "pip install --no-deps taming-transformers-rom1504==0.0.6"
 VQMODEL_TARGET = "taming.models.vqgan.VQModel"
+GUMBELVQ_TARGET = "taming.models.vqgan.GumbelVQ"
+TRANSFORMER_TARGET = "taming.models.cond_transformer.Net2NetTransformer"
+# model.target of a taming autoencoder -> our kind of tokenizer
+KIND_OF_TARGET = {VQMODEL_TARGET: "vqgan", GUMBELVQ_TARGET: "gumbel-vqgan"}
+TARGET_OF_KIND = {kind: target for target, kind in KIND_OF_TARGET.items()}
+KNOWN_TARGETS = (VQMODEL_TARGET, GUMBELVQ_TARGET, TRANSFORMER_TARGET)
+FIRST_STAGE_PREFIX = "first_stage_model."  # where a Net2NetTransformer's last.ckpt keeps its VQGAN
 # Checkpoint keys that are not part of the tokenizer: the LPIPS net and the discriminator of
 # VQLPIPSWithDiscriminator, trained beside the autoencoder.
 IGNORED_PREFIXES = ("loss.",)
 _DDCONFIG_KEYS = ("ch", "out_ch", "ch_mult", "num_res_blocks", "attn_resolutions", "in_channels",
                   "resolution", "z_channels")
+
+
+def _gumbel_quantize() -> Any:
+    """taming's GumbelQuantize, or an error saying how to install it."""
+    try:
+        from taming.modules.vqvae.quantize import GumbelQuantize
+    except ImportError as error:
+        raise ImportError(f"the Gumbel VQGAN needs taming-transformers' modules ({error}); install them with "
+                          f"`{TAMING_INSTALL}`") from error
+    return GumbelQuantize
 
 
 def _taming() -> tuple[Any, Any, Any, Callable[[torch.Tensor], torch.Tensor]]:
@@ -89,14 +128,17 @@ def _taming() -> tuple[Any, Any, Any, Callable[[torch.Tensor], torch.Tensor]]:
 
 @dataclass(frozen=True)
 class VQGANConfig:
-    """Architecture of a taming VQModel: what `model.params` of its project.yaml holds."""
+    """Architecture of a taming VQModel or GumbelVQ: what `model.params` of its project.yaml holds."""
 
     ddconfig: Mapping[str, Any]  # Encoder/Decoder kwargs: ch, ch_mult, num_res_blocks, resolution, ...
     embed_dim: int  # size of a codebook vector
     n_embed: int  # number of codebook vectors (codes are 0 .. n_embed-1)
+    kind: str = "vqgan"  # "vqgan" (VQModel, VectorQuantizer2) or "gumbel-vqgan" (GumbelVQ, GumbelQuantize)
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)  # other params, kept for YAML
 
     def __post_init__(self) -> None:
+        if self.kind not in TARGET_OF_KIND:
+            raise ValueError(f"kind {self.kind!r} is not one of {sorted(TARGET_OF_KIND)}")
         missing = [k for k in _DDCONFIG_KEYS if k not in self.ddconfig]
         if missing:
             raise ValueError(f"ddconfig lacks {missing}; a taming VQGAN ddconfig has {list(_DDCONFIG_KEYS)}")
@@ -109,6 +151,10 @@ class VQGANConfig:
             raise ValueError(f"n_embed {self.n_embed} does not fit the uint16 codes of the corpus (1..65536)")
         if dd["resolution"] % self.downsample:
             raise ValueError(f"resolution {dd['resolution']} is not a multiple of the f={self.downsample} grid")
+        if self.kind == "gumbel-vqgan" and self.embed_dim != dd["z_channels"]:
+            raise ValueError(f"a GumbelVQ needs embed_dim == ddconfig.z_channels (its quant_conv gives embed_dim "
+                             f"channels to GumbelQuantize.proj, built for z_channels), got {self.embed_dim} and "
+                             f"{dd['z_channels']}")
 
     @property
     def resolution(self) -> int:
@@ -127,12 +173,23 @@ class VQGANConfig:
 
     @property
     def num_tokens(self) -> int:
-        """Codes per image (256)."""
+        """Codes per image (256 at f=16, 1,024 at f=8, for 256x256)."""
         return self.grid * self.grid
 
+    @property
+    def target(self) -> str:
+        """The taming class of this kind, as `model.target` names it."""
+        return TARGET_OF_KIND[self.kind]
+
     def to_dict(self) -> dict[str, Any]:
-        """The architecture as plain data (ddconfig, embed_dim, n_embed), as in `model.params`."""
-        return {"ddconfig": _plain(self.ddconfig), "embed_dim": int(self.embed_dim), "n_embed": int(self.n_embed)}
+        """The architecture as plain data (ddconfig, embed_dim, n_embed, and kind unless "vqgan").
+
+        "vqgan" is left out so that the fingerprints of corpora built before kinds existed stay valid.
+        """
+        out = {"ddconfig": _plain(self.ddconfig), "embed_dim": int(self.embed_dim), "n_embed": int(self.n_embed)}
+        if self.kind != "vqgan":
+            out["kind"] = self.kind
+        return out
 
 
 def _plain(value: Any) -> Any:
@@ -162,40 +219,113 @@ TINY_F16 = VQGANConfig(
     embed_dim=128,
     n_embed=1024,
 )
+# taming's vqgan_gumbel_f8 (OpenImages, the paper's Table 5 ablation): 4 levels, a 32x32 grid of 8,192 codes
+GUMBEL_TEMPERATURE_SCHEDULER = {
+    "target": "taming.lr_scheduler.LambdaWarmUpCosineScheduler",
+    "params": {"warm_up_steps": 0, "max_decay_steps": 1000001, "lr_start": 0.9, "lr_max": 0.9, "lr_min": 1.0e-06},
+}
+OPENIMAGES_F8_GUMBEL = VQGANConfig(
+    ddconfig={"double_z": False, "z_channels": 256, "resolution": 256, "in_channels": 3, "out_ch": 3,
+              "ch": 128, "ch_mult": [1, 1, 2, 4], "num_res_blocks": 2, "attn_resolutions": [32],
+              "dropout": 0.0},
+    embed_dim=256,
+    n_embed=8192,
+    kind="gumbel-vqgan",
+    extra={"kl_weight": 1.0e-08, "temperature_scheduler_config": GUMBEL_TEMPERATURE_SCHEDULER},
+)
+# The f=8 Gumbel family small (32 channels at full size, one block per level), all 8,192 codes, so
+# codes above 1,023 and the 1,024-code grid are exercised; 128 channels at the codes, as in TINY_F16.
+TINY_GUMBEL_F8 = VQGANConfig(
+    ddconfig={"double_z": False, "z_channels": 128, "resolution": 256, "in_channels": 3, "out_ch": 3,
+              "ch": 32, "ch_mult": [1, 1, 2, 4], "num_res_blocks": 1, "attn_resolutions": [32],
+              "dropout": 0.0},
+    embed_dim=128,
+    n_embed=8192,
+    kind="gumbel-vqgan",
+    extra={"kl_weight": 1.0e-08, "temperature_scheduler_config": GUMBEL_TEMPERATURE_SCHEDULER},
+)
 PRESETS: dict[str, tuple[VQGANConfig, int]] = {  # name -> (architecture, torch.manual_seed)
     "tiny-random": (TINY_F16, 0),
     "ffhq-random": (FFHQ_F16, 0),
+    "tiny-gumbel-f8-random": (TINY_GUMBEL_F8, 0),
+    "openimages-f8-random": (OPENIMAGES_F8_GUMBEL, 0),
 }
 
 
-def load_taming_config(path: str | Path) -> VQGANConfig:
-    """The architecture in a taming project.yaml (`model.params.ddconfig`, `embed_dim`, `n_embed`).
+@dataclass(frozen=True)
+class TamingLog:
+    """What a taming project.yaml says about its image tokenizer."""
+
+    config: VQGANConfig  # the autoencoder's architecture
+    target: str  # model.target of the file (a VQModel, a GumbelVQ or a Net2NetTransformer)
+    state_prefix: str = ""  # where its weights sit in last.ckpt: "" or "first_stage_model."
+
+
+def read_taming_log(path: str | Path) -> TamingLog:
+    """The image tokenizer a taming project.yaml describes: a VQModel, a GumbelVQ, or a Net2NetTransformer's first stage.
 
     A real file starts `model:\\n  base_learning_rate: 4.5e-06\\n  target: taming.models.vqgan.VQModel`.
     """
     path = Path(path)
-    with path.open(encoding="utf-8") as f:
-        doc = yaml.safe_load(f)
-    model = doc.get("model", doc) if isinstance(doc, dict) else {}
-    params = model.get("params") if isinstance(model, dict) else None
-    if not isinstance(model, dict) or not isinstance(params, dict) or not all(
-        k in params for k in ("ddconfig", "embed_dim", "n_embed")
-    ):
+    try:
+        with path.open(encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not YAML ({error}); expected a taming log's configs/*-project.yaml") from error
+    model = doc.get("model", doc) if isinstance(doc, dict) else None
+    if not isinstance(model, dict) or not isinstance(model.get("params"), dict):
         raise ValueError(
-            f"{path}: no model.params with ddconfig, embed_dim and n_embed; expected the project.yaml "
-            "of a taming VQGAN log (e.g. logs/2021-04-23T18-19-01_ffhq/configs/2021-04-23T18-19-01-project.yaml)"
+            f"{path}: no model.params; expected the project.yaml of a taming log (e.g. "
+            "logs/2021-04-23T18-19-01_ffhq_transformer/configs/2021-04-23T18-19-01-project.yaml)"
         )
     target = model.get("target", VQMODEL_TARGET)
-    if target != VQMODEL_TARGET:
-        raise ValueError(f"{path}: model.target is {target!r}; only {VQMODEL_TARGET} (VectorQuantizer2) is supported")
+    if target != TRANSFORMER_TARGET:
+        return TamingLog(_autoencoder_config(path, model, "model"), str(target))
+    first_stage = model["params"].get("first_stage_config")
+    where = "model.params.first_stage_config"
+    if not isinstance(first_stage, dict):
+        raise ValueError(f"{path}: a {TRANSFORMER_TARGET} log, but {where} is {first_stage!r}, not the mapping "
+                         f"(target, params) of its VQGAN; the tokenizer is that first stage")
+    if isinstance(first_stage.get("params"), dict) and first_stage["params"].get("ckpt_path"):
+        logger.info("%s: %s.params.ckpt_path (%s) ignored: the first stage's weights are read from the "
+                    "transformer's checkpoint (%s*)", path, where, first_stage["params"]["ckpt_path"], FIRST_STAGE_PREFIX)
+    return TamingLog(_autoencoder_config(path, first_stage, where), TRANSFORMER_TARGET, FIRST_STAGE_PREFIX)
+
+
+def load_taming_config(path: str | Path) -> VQGANConfig:
+    """The architecture in a taming project.yaml (see read_taming_log for the accepted targets)."""
+    return read_taming_log(path).config
+
+
+def _autoencoder_config(path: Path, section: Mapping[str, Any], where: str) -> VQGANConfig:
+    """The VQGANConfig of one `{target, params}` section of a project.yaml; `where` names it in errors."""
+    target = section.get("target", VQMODEL_TARGET)
+    if target not in KIND_OF_TARGET:
+        raise ValueError(_unknown_target(path, where, target))
+    params = section.get("params")
+    if not isinstance(params, dict) or not all(k in params for k in ("ddconfig", "embed_dim", "n_embed")):
+        raise ValueError(f"{path}: {where}.params lacks ddconfig, embed_dim or n_embed, which a {target} has")
     if params.get("remap") is not None:
-        raise ValueError(f"{path}: model.params.remap is set; remapped codebooks are not supported")
+        raise ValueError(f"{path}: {where}.params.remap is {params['remap']!r}: a remapped codebook (codes are "
+                         "indices into a used-subset file) is not supported; use a log without remap")
+    if not isinstance(params["ddconfig"], dict):
+        raise ValueError(f"{path}: {where}.params.ddconfig is not a mapping")
     extra = {k: v for k, v in params.items() if k not in ("ddconfig", "embed_dim", "n_embed")}
     try:
         return VQGANConfig(ddconfig=dict(params["ddconfig"]), embed_dim=int(params["embed_dim"]),
-                           n_embed=int(params["n_embed"]), extra=extra)
+                           n_embed=int(params["n_embed"]), kind=KIND_OF_TARGET[target], extra=extra)
     except ValueError as error:
-        raise ValueError(f"{path}: {error}") from error
+        raise ValueError(f"{path}: {where}: {error}") from error
+
+
+def _unknown_target(path: Path, where: str, target: Any) -> str:
+    hint = ""
+    if "autoencoder" in str(target).lower() or "kl" in str(target).rsplit(".", 1)[-1].lower():
+        hint = (" It looks like a KL autoencoder (latent-diffusion style): its latents are continuous, with no "
+                "codebook, so it cannot make the corpus's discrete codes.")
+    return (f"{path}: {where}.target is {target!r}, which this tokenizer does not load.{hint} Known targets: "
+            f"{VQMODEL_TARGET} (kind vqgan), {GUMBELVQ_TARGET} (kind gumbel-vqgan), {TRANSFORMER_TARGET} "
+            "(its first_stage_config, a VQModel or GumbelVQ). Pass the project.yaml of one of those logs.")
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -214,6 +344,13 @@ class _StandIn:
         self.state = state
 
 
+# Top-level modules whose pickled classes a checkpoint may carry beside the weights (Lightning's
+# callbacks and hyper-parameters, numpy scalars in their scores); they load as inert stand-ins.
+# Any other name (posix.system, builtins.eval, subprocess.Popen, ...) has no business in a
+# checkpoint: the file is refused before anything is unpickled.
+STAND_IN_MODULES = ("pytorch_lightning", "lightning", "lightning_fabric", "numpy", "omegaconf")
+
+
 def _stand_in(full_name: str) -> type:
     module, _, name = full_name.rpartition(".")
     return type(name, (_StandIn,), {"__module__": module, "__qualname__": name})
@@ -230,6 +367,14 @@ def _load_weights_only(path: Path) -> Any:
             foreign = []
         if not foreign:
             raise ValueError(f"{path}: not loadable with torch.load(weights_only=True): {error}") from error
+        refused = [name for name in foreign if name.split(".", 1)[0] not in STAND_IN_MODULES]
+        if refused:
+            raise ValueError(
+                f"{path}: refused, nothing unpickled: the checkpoint's pickle names {', '.join(refused)}, which "
+                f"are neither weights nor Lightning bookkeeping ({', '.join(STAND_IN_MODULES)}) and could run code "
+                "on load. Use a checkpoint from a trusted source, or re-save only its weights with "
+                "torch.save({'state_dict': state_dict}, path) where it can be loaded safely"
+            ) from error
         logger.info("%s: loading %d pickled classes beside the weights as inert stand-ins: %s",
                     path, len(foreign), ", ".join(foreign))
         with torch.serialization.safe_globals([(_stand_in(name), name) for name in foreign]):
@@ -278,14 +423,15 @@ def write_taming_checkpoint(
     state = model_or_state.state_dict() if isinstance(model_or_state, nn.Module) else model_or_state
     if not isinstance(config, VQGANConfig):
         config = VQGANConfig(ddconfig=dict(config["ddconfig"]), embed_dim=int(config["embed_dim"]),
-                             n_embed=int(config["n_embed"]))
+                             n_embed=int(config["n_embed"]), kind=str(config.get("kind", "vqgan")))
     weights = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
-    weights.update({
-        "loss.logvar": torch.zeros(()),
-        "loss.perceptual_loss.net.slice1.0.weight": torch.zeros(64, 3, 3, 3),
-        "loss.discriminator.main.0.weight": torch.zeros(64, 3, 4, 4),
-        "loss.discriminator.main.0.bias": torch.zeros(64),
-    })
+    if config.kind == "vqgan":  # VQLPIPSWithDiscriminator's weights; the released Gumbel log has DummyLoss
+        weights.update({
+            "loss.logvar": torch.zeros(()),
+            "loss.perceptual_loss.net.slice1.0.weight": torch.zeros(64, 3, 3, 3),
+            "loss.discriminator.main.0.weight": torch.zeros(64, 3, 4, 4),
+            "loss.discriminator.main.0.bias": torch.zeros(64),
+        })
     adam_group = {"lr": 4.5e-6, "betas": (0.5, 0.9), "eps": 1e-8, "weight_decay": 0, "amsgrad": False,
                   "params": [0, 1]}
     checkpoint = {
@@ -299,19 +445,31 @@ def write_taming_checkpoint(
         "lr_schedulers": [],
     }
     torch.save(checkpoint, Path(ckpt_path))
-    project = {"model": {
-        "base_learning_rate": 4.5e-6,
-        "target": VQMODEL_TARGET,
-        "params": {
+    project = {"model": {"base_learning_rate": 4.5e-6, "target": config.target, "params": taming_params(config)}}
+    Path(yaml_path).write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+
+
+def taming_params(config: VQGANConfig) -> dict[str, Any]:
+    """`model.params` of the project.yaml taming writes for this architecture, in its key order."""
+    if config.kind == "gumbel-vqgan":  # as configs of vqgan_gumbel_f8
+        return {
+            "kl_weight": config.extra.get("kl_weight", 1.0e-08),
             "embed_dim": int(config.embed_dim),
             "n_embed": int(config.n_embed),
+            "monitor": "val/rec_loss",
+            "temperature_scheduler_config": _plain(config.extra.get("temperature_scheduler_config",
+                                                                    GUMBEL_TEMPERATURE_SCHEDULER)),
             "ddconfig": _plain(config.ddconfig),
-            "lossconfig": {"target": "taming.modules.losses.vqperceptual.VQLPIPSWithDiscriminator",
-                           "params": {"disc_conditional": False, "disc_in_channels": 3, "disc_start": 30001,
-                                      "disc_weight": 0.8, "codebook_weight": 1.0}},
-        },
-    }}
-    Path(yaml_path).write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+            "lossconfig": {"target": "taming.modules.losses.vqperceptual.DummyLoss"},
+        }
+    return {
+        "embed_dim": int(config.embed_dim),
+        "n_embed": int(config.n_embed),
+        "ddconfig": _plain(config.ddconfig),
+        "lossconfig": {"target": "taming.modules.losses.vqperceptual.VQLPIPSWithDiscriminator",
+                       "params": {"disc_conditional": False, "disc_in_channels": 3, "disc_start": 30001,
+                                  "disc_weight": 0.8, "codebook_weight": 1.0}},
+    }
 
 
 def weights_fingerprint(config: VQGANConfig, state: Mapping[str, torch.Tensor]) -> str:
@@ -339,11 +497,14 @@ class VQGAN(nn.Module):
         self.encoder = Encoder(**config.ddconfig)
         with contextlib.redirect_stdout(io.StringIO()):  # taming's Decoder prints the latent shape
             self.decoder = Decoder(**config.ddconfig)
-        # as VQModel builds it: beta 0.25, no remap, legacy loss, indices returned flat (b h w)
-        self.quantize = VectorQuantizer2(config.n_embed, config.embed_dim, beta=0.25)
+        self.quantize: Any = self._quantizer(config, VectorQuantizer2)  # taming module, untyped
         self.quant_conv = nn.Conv2d(z_channels, config.embed_dim, 1)
         self.post_quant_conv = nn.Conv2d(config.embed_dim, z_channels, 1)
         self.memory_format = torch.contiguous_format  # of the latents decode_codes feeds the decoder
+
+    def _quantizer(self, config: VQGANConfig, vector_quantizer: Any) -> nn.Module:
+        # as VQModel builds it: beta 0.25, no remap, legacy loss, indices returned flat (b h w)
+        return vector_quantizer(config.n_embed, config.embed_dim, beta=0.25)  # type: ignore[no-any-return]
 
     def encode_latents(self, x: torch.Tensor) -> torch.Tensor:
         """Images (B, 3, H, W) in [-1, 1] -> pre-quantization latents (B, embed_dim, H/f, W/f)."""
@@ -369,29 +530,93 @@ class VQGAN(nn.Module):
         _, _, (_, _, indices) = self.quantize(latents.float())
         return indices.reshape(latents.shape[0], -1)
 
+    def code_vectors(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes (B, h*w) int64 -> their codebook vectors (B, embed_dim, h, w)."""
+        grid = self.config.grid
+        z: torch.Tensor = self.quantize.get_codebook_entry(
+            codes.reshape(-1), (codes.shape[0], grid, grid, self.config.embed_dim))
+        return z
+
     def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes (B, h*w) int64 -> images (B, 3, H, W), roughly in [-1, 1]."""
-        grid = self.config.grid
-        z = self.quantize.get_codebook_entry(codes.reshape(-1), (codes.shape[0], grid, grid, self.config.embed_dim))
-        z = z.contiguous(memory_format=self.memory_format)
+        z = self.code_vectors(codes).contiguous(memory_format=self.memory_format)
         return self.decoder(self.post_quant_conv(z))
 
 
+class GumbelVQGAN(VQGAN):
+    """taming's GumbelVQ without Lightning and losses: a VQGAN whose quantizer is GumbelQuantize.
+
+    Codes are the argmax of `quantize.proj`'s logits (the mode of what GumbelQuantize samples);
+    decoding looks them up in `quantize.embed`, as GumbelQuantize.get_codebook_entry does.
+    """
+
+    def _quantizer(self, config: VQGANConfig, vector_quantizer: Any) -> nn.Module:
+        # as GumbelVQ builds it: proj from z_channels, embed of embed_dim, no remap
+        return _gumbel_quantize()(config.ddconfig["z_channels"], config.embed_dim, n_embed=config.n_embed,  # type: ignore[no-any-return]
+                                  kl_weight=config.extra.get("kl_weight", 1e-8), temp_init=1.0)
+
+    def codes(self, latents: torch.Tensor) -> torch.Tensor:
+        """Latents (B, embed_dim, h, w) -> argmax of the code logits (B, h*w), row-major, int64."""
+        return self.quantize.proj(latents.float()).argmax(dim=1).reshape(latents.shape[0], -1)
+
+    def code_vectors(self, codes: torch.Tensor) -> torch.Tensor:
+        # an embedding lookup: the same numbers as get_codebook_entry's one-hot einsum, without its
+        # (B, n_embed, h, w) one-hot tensor (256 MiB for 8 images at 8,192 codes)
+        grid = self.config.grid
+        z = nn.functional.embedding(codes, self.quantize.embed.weight)  # (B, h*w, embed_dim)
+        return z.reshape(codes.shape[0], grid, grid, -1).permute(0, 3, 1, 2)  # channels-last strides
+
+    def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        # the code vectors keep the channels-last strides that get_codebook_entry's einsum gives them
+        # (taming's decoder then runs channels-last), so the pixels are bit-for-bit taming's
+        return self.decoder(self.post_quant_conv(self.code_vectors(codes)))
+
+
+MODEL_CLASSES: dict[str, type[VQGAN]] = {"vqgan": VQGAN, "gumbel-vqgan": GumbelVQGAN}
+
+
+def build_model(config: VQGANConfig) -> VQGAN:
+    """The module of `config.kind` (VQGAN or GumbelVQGAN), with taming's default initialisation."""
+    return MODEL_CLASSES[config.kind](config)
+
+
 def preset_model(name: str) -> VQGAN:
-    """The seeded random VQGAN of a preset (`tiny-random`, `ffhq-random`), on CPU; no warning."""
+    """The seeded random model of a preset (see PRESETS), on CPU; no warning."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}, or use from_taming()")
     config, seed = PRESETS[name]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return VQGAN(config)
+        return build_model(config)
 
 
-def _model_from_state(config: VQGANConfig, state: Mapping[str, torch.Tensor], source: str) -> VQGAN:
-    """A VQGAN holding `state` (loss.* dropped); a clear error for missing, unexpected or misshapen keys."""
+def first_stage_state(log: TamingLog, state: Mapping[str, torch.Tensor], source: str) -> dict[str, torch.Tensor]:
+    """The autoencoder's weights in a checkpoint's state_dict: all of it, or its `first_stage_model.*` keys.
+
+    For a Net2NetTransformer log, the GPT (`transformer.*`), the conditioning stage
+    (`cond_stage_model.*`) and anything else outside the first stage are dropped.
+    """
+    if not log.state_prefix:
+        return dict(state)
+    n = len(log.state_prefix)
+    weights = {k[n:]: v for k, v in state.items() if k.startswith(log.state_prefix)}
+    if not weights:
+        prefixes = sorted({k.split(".", 1)[0] + "." for k in state})
+        raise ValueError(f"{source}: no {log.state_prefix}* weights (it holds {', '.join(prefixes[:8])}); a "
+                         f"{log.target} log keeps its VQGAN there: pass that log's checkpoints/last.ckpt")
+    dropped = len(state) - len(weights)
+    if dropped:
+        logger.info("%s: using the %d %s* tensors (the VQGAN); %d others (transformer, cond stage) ignored",
+                    source, len(weights), log.state_prefix, dropped)
+    return weights
+
+
+def _model_from_state(config: VQGANConfig, state: Mapping[str, torch.Tensor], source: str,
+                      config_source: str = "the config") -> VQGAN:
+    """A model holding `state` (loss.* dropped); a clear error for missing, unexpected or misshapen keys."""
     weights = {k: v for k, v in state.items() if not k.startswith(IGNORED_PREFIXES)}
     with torch.device("meta"):
-        model = VQGAN(config)
+        model = build_model(config)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))
@@ -402,9 +627,14 @@ def _model_from_state(config: VQGANConfig, state: Mapping[str, torch.Tensor], so
         for label, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", misshapen)):
             if keys:
                 parts.append(f"{len(keys)} {label} ({', '.join(keys[:8])}{', ...' if len(keys) > 8 else ''})")
+        hint = ""
+        if any(k.startswith(FIRST_STAGE_PREFIX) for k in weights):
+            hint = (f" The checkpoint holds {FIRST_STAGE_PREFIX}* weights: it is a Net2NetTransformer's, so pass "
+                    "the project.yaml of that transformer log.")
         raise ValueError(
-            f"{source} does not fit the VQGAN config: {'; '.join(parts)}. Pass the project.yaml written "
-            f"with this checkpoint (keys other than {IGNORED_PREFIXES} must match taming's VQModel)"
+            f"{source} does not fit {config_source} (a {config.target}): {'; '.join(parts)}.{hint} Pass the "
+            f"project.yaml written with this checkpoint (keys other than {IGNORED_PREFIXES} must match "
+            f"taming's {config.target.rsplit('.', 1)[-1]}); nothing was loaded"
         )
     model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True, assign=True)
     return model
@@ -442,7 +672,7 @@ def tune_host_allocator() -> bool:
 
 
 class ImageTokenizer:
-    """Faces (B, 256, 256, 3) uint8 RGB <-> codes (B, 256) uint16 with a taming VQGAN.
+    """Faces (B, 256, 256, 3) uint8 RGB <-> codes (B, num_tokens) uint16 with a taming VQGAN or Gumbel VQGAN.
 
     Build one with `ImageTokenizer.from_taming(config, checkpoint)` or `ImageTokenizer.preset(name)`.
     Options (keyword): device (default CUDA when present), compile (torch.compile the networks),
@@ -498,21 +728,25 @@ class ImageTokenizer:
         compile: bool = False,
         **options: Any,
     ) -> ImageTokenizer:
-        """The tokenizer of a taming VQGAN log: its project.yaml and its Lightning .ckpt."""
-        config = load_taming_config(config_path)
-        model = _model_from_state(config, load_taming_state_dict(checkpoint_path), source=str(checkpoint_path))
+        """The tokenizer of a taming log: its project.yaml and its Lightning .ckpt.
+
+        Accepts VQModel and GumbelVQ logs and Net2NetTransformer logs (their first stage); see the module docstring.
+        """
+        log = read_taming_log(config_path)
+        state = first_stage_state(log, load_taming_state_dict(checkpoint_path), source=str(checkpoint_path))
+        model = _model_from_state(log.config, state, source=str(checkpoint_path), config_source=str(config_path))
         return cls(model, device=device, compile=compile, **options)
 
     @classmethod
     def preset(
         cls, name: str, device: str | torch.device | None = None, compile: bool = False, **options: Any
     ) -> ImageTokenizer:
-        """A tokenizer with seeded RANDOM weights: `tiny-random` (tests, demo) or `ffhq-random` (benchmarks)."""
+        """A tokenizer with seeded RANDOM weights: `tiny-random`, `tiny-gumbel-f8-random` (tests, demo), `ffhq-random`, `openimages-f8-random` (benchmarks)."""
         model = preset_model(name)
         seed = PRESETS[name][1]
         logger.warning(
             "ImageTokenizer preset %r has RANDOM weights (seed %d): its codes mean nothing. Tokenise real "
-            "faces with ImageTokenizer.from_taming(project.yaml, last.ckpt) of the FFHQ f=16 VQGAN.", name, seed
+            "faces with ImageTokenizer.from_taming(project.yaml, last.ckpt) of a real taming log.", name, seed
         )
         return cls(model, device=device, compile=compile, **options)
 
@@ -524,13 +758,23 @@ class ImageTokenizer:
         return self._fingerprint
 
     @property
+    def kind(self) -> str:
+        """Which quantizer makes the codes: "vqgan" (VectorQuantizer2) or "gumbel-vqgan" (GumbelQuantize)."""
+        return self.config.kind
+
+    @property
     def num_tokens(self) -> int:
-        """Codes per image (256)."""
+        """Codes per image (256 at f=16, 1,024 at f=8)."""
         return self.config.num_tokens
 
     @property
+    def grid_side(self) -> int:
+        """Codes along a side of the row-major grid (16 at f=16, 32 at f=8)."""
+        return self.config.grid
+
+    @property
     def codebook_size(self) -> int:
-        """Number of distinct codes (1,024)."""
+        """Number of distinct codes (1,024 for FFHQ f=16, 8,192 for OpenImages f=8)."""
         return self.config.n_embed
 
     @property
@@ -539,14 +783,14 @@ class ImageTokenizer:
         return self.config.resolution
 
     def __repr__(self) -> str:
-        return (f"ImageTokenizer(f={self.config.downsample}, codes={self.codebook_size}, device={self.device}, "
+        return (f"ImageTokenizer({self.kind}, f={self.config.downsample}, codes={self.codebook_size}, device={self.device}, "
                 f"channels_last={self.channels_last}, bf16={self.bf16}, compile={self.compiled}, "
                 f"fingerprint={self.fingerprint})")
 
     # ---- encode / decode
 
     def encode(self, images: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        """Faces (B, 256, 256, 3) uint8 RGB -> codes (B, 256) uint16, row-major over the 16x16 grid."""
+        """Faces (B, 256, 256, 3) uint8 RGB -> codes (B, num_tokens) uint16, row-major over the grid."""
         images = self._check_images(images)
         codes = np.empty((images.shape[0], self.num_tokens), dtype=np.uint16)
         with torch.inference_mode():
@@ -560,7 +804,7 @@ class ImageTokenizer:
         return codes
 
     def decode(self, codes: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        """Codes (B, 256) in [0, 1024) -> faces (B, 256, 256, 3) uint8 RGB."""
+        """Codes (B, num_tokens) in [0, codebook_size) -> faces (B, 256, 256, 3) uint8 RGB."""
         codes = self._check_codes(codes)
         side = self.resolution
         images = np.empty((codes.shape[0], side, side, 3), dtype=np.uint8)

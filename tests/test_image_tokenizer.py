@@ -239,9 +239,13 @@ def test_config_errors(tmp_path: Path) -> None:
     not_taming.write_text("data:\n  target: main.DataModuleFromConfig\n")
     with pytest.raises(ValueError, match="model.params"):
         it.load_taming_config(not_taming)
+    emavq = tmp_path / "emavq.yaml"
+    emavq.write_text("model:\n  target: taming.models.vqgan.EMAVQ\n  params: {embed_dim: 1, n_embed: 2, ddconfig: {}}\n")
+    with pytest.raises(ValueError, match="'taming.models.vqgan.EMAVQ', which this tokenizer does not load"):
+        it.load_taming_config(emavq)
     gumbel = tmp_path / "gumbel.yaml"
     gumbel.write_text("model:\n  target: taming.models.vqgan.GumbelVQ\n  params: {embed_dim: 1, n_embed: 2, ddconfig: {}}\n")
-    with pytest.raises(ValueError, match="only taming.models.vqgan.VQModel"):
+    with pytest.raises(ValueError, match="gumbel.yaml: model: ddconfig lacks"):
         it.load_taming_config(gumbel)
     with pytest.raises(FileNotFoundError, match="last.ckpt"):
         it.load_taming_state_dict(tmp_path / "missing.ckpt")
