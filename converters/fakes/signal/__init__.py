@@ -37,6 +37,7 @@ from converters.fakes.signal.read_back import read_back
 from converters.fakes.signal.spec import (
     ASPECT,
     BALD,
+    EXPRESSION_ALIASES,
     EXPRESSIONS,
     HAIR_COLORS,
     LABELLED,
@@ -49,7 +50,7 @@ from converters.fakes.signal.spec import (
 )
 
 __all__ = [
-    "ASPECT", "BALD", "CAPTIONED", "EXPRESSIONS", "HAIR_COLORS", "HAIR_WORDS", "LABELLED", "MOUTH_INNER",
+    "ASPECT", "BALD", "CAPTIONED", "EXPRESSION_ALIASES", "EXPRESSIONS", "HAIR_COLORS", "HAIR_WORDS", "LABELLED", "MOUTH_INNER",
     "SKIN_TONES", "FaceSpec", "captions", "dialog_levels", "draw", "face_box", "random_spec", "read_back",
     "spec_from_fs2k_entry", "spec_from_labels",
 ]

@@ -119,7 +119,8 @@ def _celeba_text_hq(spec: FaceSpec, rng: np.random.Generator) -> str:
     rng.shuffle(clauses)  # type: ignore[arg-type]
     opening = _pick(rng, (f"The {who} has {_hair(spec, rng)}", f"This {_age_noun(spec, rng)} has {_hair(spec, rng)}",
                           f"A {who} with {_hair(spec, rng)}"))
-    return f"{opening}, {' and '.join(clauses[:2])}{'. ' + clauses[2].capitalize() if len(clauses) > 2 else ''}."
+    rest = "".join(f" {c[0].upper()}{c[1:]}." for c in clauses[2:])
+    return f"{opening}, {' and '.join(clauses[:2])}.{rest}"
 
 
 def _celeba_dialog(spec: FaceSpec, rng: np.random.Generator) -> str:

@@ -36,9 +36,10 @@ def read_back(image: np.ndarray) -> dict[str, Any]:
     contrast = np.sqrt(((px - background) ** 2).sum(-1))  # distance from the background
     columns = contrast.max(0)
     step = max(2, w // 50)
-    left, right = _edge(columns, step), w - _edge(columns[::-1], step)
-    if left is None or right <= left + 8:
+    left, from_right = _edge(columns, step), _edge(columns[::-1], step)
+    if left is None or from_right is None or w - from_right <= left + 8:
         return {"found": False, "hair_color": None, "smiling": False, "eyeglasses": False, "beard": False, "geometry": None}
+    right = w - from_right
     cx, fw = (left + right) / 2, (right - left) / (2.4 * BLUR)
     fh = ASPECT * fw
     top = _edge(contrast[:, max(0, int(cx) - 2):int(cx) + 3].mean(1), step)

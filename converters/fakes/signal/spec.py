@@ -128,7 +128,7 @@ def _compose(rng: np.random.Generator, given: Mapping[str, Any]) -> FaceSpec:
         skin_rgb = tuple(int(v + (255 - v) * 0.35) for v in skin_rgb)  # type: ignore[assignment]
 
     def hair_draw() -> str:
-        if male and age > 40 and rng.random() < 0.15:
+        if male and age > 40 and not given.get("bangs") and not given.get("long_hair") and rng.random() < 0.15:
             return BALD
         if age > 55 and rng.random() < 0.5:
             return "gray"
