@@ -68,8 +68,13 @@ def generator(key: str) -> ModuleType:
         raise KeyError(f"no fake-data generator for {key!r}; have: {', '.join(keys())}") from None
 
 
+LIBRARIES = frozenset({"signal"})
+"""Modules here that are drawing libraries, not the fake data of a dataset."""
+
+
 def keys() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    """The datasets that have a fake-data module."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name not in LIBRARIES)
 
 
 def make_all(input_root: Path, only: Iterable[str] | None = None) -> list[str]:
