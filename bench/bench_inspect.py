@@ -27,7 +27,7 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model import inspect as lib  # noqa: E402
+from pipeline.inspect import corpus as lib  # noqa: E402
 from schemas import (  # noqa: E402
     MANIFEST_SCHEMA,
     ShardSample,

@@ -69,7 +69,7 @@ def _delegate(command: str, rest: list[str]) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from model.inspect import DEFAULT_MAX_SHARDS, TEXT_BUDGET
+    from pipeline.inspect.corpus import DEFAULT_MAX_SHARDS, TEXT_BUDGET
 
     p = argparse.ArgumentParser(
         prog="talk2face inspect",
@@ -125,7 +125,7 @@ class _LazyDecoder:
         self._tokenizer: Any = None
 
     def __call__(self, codes: Any) -> Any:
-        from model.inspect import InspectError
+        from pipeline.inspect.corpus import InspectError
 
         if self._tokenizer is None:
             if bool(self.config) != bool(self.checkpoint):
@@ -147,7 +147,7 @@ class _LazyDecoder:
 
 def inspect_main(argv: Sequence[str]) -> int:
     """``talk2face inspect OUT [mode] [options]``; returns the exit status."""
-    from model import inspect as lib
+    from pipeline.inspect import corpus as lib
 
     args = _parser().parse_args(list(argv))
     try:

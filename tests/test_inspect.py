@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from model import cli
-from model import inspect as lib
+from pipeline.inspect import corpus as lib
 from schemas import ShardSample, SourceRef, TextEntry, format_attributes, manifest_table, write_manifest
 
 # (split, shard, [(dataset, source_id, kind, text or None for attribute text)], labels per dataset)
@@ -231,7 +231,7 @@ def test_token_counts_match_the_tokenizer() -> None:
 
     texts = ["fairface age: 20-29; gender: male; race: east asian;", "  Ein Mädchen, lächelnd!  ", "", "x" * 150]
     counter = lib._TokenCounter()
-    wordpiece = BertWordPieceTokenizer(str(Path(lib.__file__).parent / "assets" / "bert-base-uncased-vocab.txt"),
+    wordpiece = BertWordPieceTokenizer(str(Path(lib.__file__).parents[2] / "model" / "assets" / "bert-base-uncased-vocab.txt"),
                                        lowercase=True)
     if counter.name == "bert-base-uncased WordPiece":
         expected = [len(wordpiece.encode(t, add_special_tokens=False).ids) for t in texts]
@@ -262,7 +262,7 @@ def test_numeric_labels_are_bucketed() -> None:
 def test_text_budget_default_is_the_trainers() -> None:
     import ast
 
-    source = Path(lib.__file__).with_name("trainer.py")
+    source = Path(lib.__file__).parents[2] / "model" / "trainer.py"
     if not source.exists():
         pytest.skip("model/trainer.py is not there yet")
     tree = ast.parse(source.read_text(encoding="utf-8"))  # read, not imported: importing it loads torch

@@ -372,7 +372,7 @@ def _load_text_tokenizer(tokenizer: Any) -> tuple[str, Callable[[list[str]], lis
 
     from tokenizers import BertWordPieceTokenizer
 
-    vocab = Path(__file__).parent / "assets" / "bert-base-uncased-vocab.txt"
+    vocab = Path(__file__).parents[2] / "model" / "assets" / "bert-base-uncased-vocab.txt"
     wordpiece = BertWordPieceTokenizer(str(vocab), lowercase=True)
     return "bert-base-uncased WordPiece", lambda texts: [
         e.ids for e in wordpiece.encode_batch(texts, add_special_tokens=False)

@@ -1,0 +1,1 @@
+"""The corpus inspector behind ``talk2face inspect``."""
