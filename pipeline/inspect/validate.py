@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import tarfile
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -13,10 +15,22 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.inspect.corpus import Corpus, InspectError, load_manifest, load_stats, load_tokens, open_stream
+from schemas import MANIFEST_SCHEMA
 from schemas.records import SPLITS
 from schemas.sample import SampleError, validate_meta, validate_tokens
-from schemas.shard import MEMBER_NAME, SHARD_FILE, TarDamage, iter_members, shard_file
+from schemas.shard import (
+    MEMBER_NAME,
+    SHARD_FILE,
+    TarDamage,
+    iter_members,
+    shard_file,
+    shard_split,
+    shard_stem,
+    split_member_name,
+)
 from schemas.stats import DATASET_COUNTS, STATS_FILE, Stats, unaccounted
+
+SAMPLE_FIELDS = ("json", "tokens.npy")  # the members every sample has; jpg when the build keeps images
 
 
 @dataclass(frozen=True)
@@ -321,9 +335,15 @@ def _compare_stats(stats: Stats, table: pa.Table, side: _ShardSide, shard_files:
 
 
 def validate_corpus(
-    corpus: Corpus, progress: Callable[[str], None] | None = None, workers: int = 1
+    corpus: Corpus, progress: Callable[[str], None] | None = None, workers: int = 1, *,
+    mode: str = "full", keep_images: bool = False,
 ) -> Validation:
-    """Stream every shard and check it against schemas/, the manifest and stats.json.
+    """Check a corpus: ``mode="full"`` reads every byte (``inspect --validate``), ``"quick"`` only tar
+    headers, stats.json, the manifest's columns and the rejects logs (the check after a build).
+
+    Quick mode (`quick_problems`) checks that every record read is accounted for: the invariant
+    from the outputs, stats.json against them, the manifest against the shards' samples, each
+    sample's members (``jpg`` too when `keep_images`). Full mode checks, in addition:
 
     Checks: tar integrity (not a tar, truncated, corrupt header, foreign members), each sample's
     tokens (uint16, 256 codes < 1,024) and JSON (schemas.validate_meta), duplicate keys within and
@@ -334,6 +354,12 @@ def validate_corpus(
     """
     start = time.perf_counter()
     result = Validation(corpus.url)
+    if mode == "quick":
+        result.problems.extend(quick_problems(corpus, keep_images, result))
+        result.seconds = time.perf_counter() - start
+        return result
+    if mode != "full":
+        raise ValueError(f"mode={mode!r}: choose full or quick")
     problems = result.problems
     paths = corpus.shard_paths()
     if not paths:
@@ -399,3 +425,106 @@ def format_validation(result: Validation, max_problems: int = 50) -> str:
         lines.append(f"  ... {len(result.problems) - max_problems} more (--max-problems N, or --json for all)")
     return "\n".join(lines)
 
+
+
+# -----------------------------------------------------------------------------
+# Quick mode: headers, stats.json, manifest columns and rejects logs
+
+
+def shard_members(corpus: Corpus, path: str) -> list[tuple[str, int]]:
+    """Names and sizes of a shard's members, from its tar headers (no member data is read).
+
+    The seam for per-shard indexes: when a shard has an index file beside it, read it here instead.
+    """
+    with open_stream(corpus, path) as f, tarfile.open(fileobj=f, mode="r:") as tar:
+        return [(m.name, m.size) for m in tar.getmembers()]
+
+
+def _distinct_per_dataset(manifest: pa.Table, column: str | None) -> Counter[str]:
+    """Per dataset: manifest rows (`column` None), or distinct values of `column` (records, samples, shards)."""
+    if column is None:
+        counts = manifest.group_by("dataset").aggregate([("key", "count")])
+        return Counter(dict(zip(counts.column("dataset").to_pylist(), counts.column("key_count").to_pylist(), strict=True)))
+    pairs = manifest.group_by(["dataset", column]).aggregate([])
+    return Counter(pairs.column("dataset").to_pylist())
+
+
+def quick_problems(corpus: Corpus, keep_images: bool = False, result: Validation | None = None) -> list[Problem]:
+    """The quick checks of a build's outputs against each other and the records read; [] when they add up."""
+    stats, why = load_stats(corpus)
+    if stats is None:
+        return [Problem("stats", str(why))]
+    problems: list[Problem] = []
+
+    def add(message: str, shard: str | None = None, key: str | None = None) -> None:
+        problems.append(Problem("accounting", message, shard, key))
+
+    shard_keys: dict[str, list[str]] = {}
+    for path in corpus.shard_paths():
+        shard = shard_stem(path)
+        fields: dict[str, set[str]] = defaultdict(set)
+        order: list[str] = []
+        for name, _size in shard_members(corpus, path):
+            key, ext = split_member_name(name)
+            if not order or order[-1] != key:
+                order.append(key)
+            fields[key].add(ext)
+        want = set(SAMPLE_FIELDS) | ({"jpg"} if keep_images else set())
+        broken = [k for k, have in fields.items() if not want <= have]
+        if broken:
+            add(f"shard {shard}: samples {broken[:3]} lack some of {sorted(want)}", shard, broken[0])
+        if order != sorted(set(order)):
+            add(f"shard {shard}: samples are not in sorted key order, or a sample is split", shard)
+        shard_keys[shard] = order
+    all_keys = [k for keys in shard_keys.values() for k in keys]
+    if len(all_keys) != len(set(all_keys)):
+        dupes = [k for k, n in Counter(all_keys).items() if n > 1]
+        add(f"samples in more than one shard: {dupes[:3]}", key=dupes[0])
+
+    parts = [p.rstrip("/").rsplit("/", 1)[-1].removesuffix(".parquet") for p in corpus.manifest_paths()]
+    manifest = load_manifest(corpus) if parts else MANIFEST_SCHEMA.empty_table()
+    if sorted(parts) != sorted(shard_keys):
+        add(f"manifest parts {sorted(set(parts) ^ set(shard_keys))[:5]} do not match the shards")
+    pairs = _distinct_per_dataset(manifest, None)
+    written = _distinct_per_dataset(manifest, "source_id")
+    held = manifest.group_by(["shard", "key"]).aggregate([])
+    in_manifest = set(zip(held.column("shard").to_pylist(), held.column("key").to_pylist(), strict=True))
+    in_shards = {(s, k) for s, keys in shard_keys.items() for k in keys}
+    if in_manifest != in_shards:
+        differ = sorted(in_manifest ^ in_shards)
+        add(f"the manifest and the shards disagree on {len(differ)} samples (e.g. {differ[:2]})", *differ[0])
+
+    rejected: dict[str, Counter[str]] = defaultdict(Counter)
+    for path in sorted(corpus.fs.glob(corpus.path("rejects", "*.jsonl"))):
+        with corpus.fs.open(path, "rb") as f:
+            for line in f.read().decode("utf-8").splitlines():
+                row = json.loads(line)
+                rejected[row["dataset"]][row["reason"]] += 1
+
+    for name in sorted(set(stats["datasets"]) | set(pairs) | set(rejected)):
+        d = stats["datasets"].get(name)
+        if d is None:
+            add(f"dataset {name} has outputs but is not in stats.json")
+            continue
+        filtered = sum(d["filtered"].values())
+        n_rejected = sum(rejected[name].values())
+        if message := unaccounted(name, d["read"], written[name], filtered, n_rejected, where="the outputs"):
+            add(message)
+        for what, measured, claimed in (
+            ("records written", written[name], d["written"]),
+            ("pairs (manifest rows)", pairs[name], d["pairs"]),
+            ("rejects", dict(rejected[name]), d["rejected"]),
+        ):
+            if measured != claimed:
+                add(f"dataset {name}: stats.json says {what} {claimed}, the outputs hold {measured}")
+    for split, v in stats["splits"].items():
+        n_shards = sum(1 for s in shard_keys if shard_split(s) == split)
+        n_samples = sum(len(k) for s, k in shard_keys.items() if shard_split(s) == split)
+        if (n_shards, n_samples) != (v["shards"], v["samples"]):
+            add(f"split {split}: stats.json says {v['shards']} shards / {v['samples']} samples, "
+                f"the shard files hold {n_shards} / {n_samples}")
+    if sum(v["shards"] for v in stats["splits"].values()) != len(shard_keys):
+        add(f"{len(shard_keys)} shard files but stats.json counts {stats['totals']['shards']}")
+    if result is not None:
+        result.shards, result.samples, result.manifest_rows = len(shard_keys), len(all_keys), manifest.num_rows
+    return problems

@@ -175,3 +175,19 @@ def test_cli_names_the_problem_shard_and_key(corpus: Path, capsys: pytest.Captur
     status, out, err = run(capsys, str(corpus), "--validate")
     assert status == 1 and f"[tokens] shard val-000000.tar, key {key}: " in out and "Traceback" not in err
     assert "FAILED" in out
+
+
+def test_quick_mode_is_the_post_build_check(corpus: Path) -> None:
+    quick = validate_corpus(open_corpus(str(corpus)), mode="quick")
+    assert [p.message for p in quick.problems] == [
+        "dataset cacd (the outputs): read 5 records but written 4 + filtered 0 + rejected 0 = 4 (+1 unaccounted)",
+        "dataset cacd: stats.json says rejects {'image missing': 1}, the outputs hold {}",
+    ]
+    (corpus / "rejects").mkdir()
+    (corpus / "rejects" / "cacd.jsonl").write_text(json.dumps({"dataset": "cacd", "reason": "image missing"}) + "\n")
+    quick = validate_corpus(open_corpus(str(corpus)), mode="quick", keep_images=True)
+    assert quick.ok and (quick.shards, quick.samples, quick.manifest_rows) == (4, 11, 13)
+    gone = keys_of(corpus, "val-000000.tar")[0]
+    rewrite(corpus, "val-000000.tar", lambda m: [x for x in m if not x[0].startswith(gone)])
+    problems = validate_corpus(open_corpus(str(corpus)), mode="quick").problems
+    assert any(p.shard == "val-000000" and p.key == gone and "disagree" in p.message for p in problems)
