@@ -34,8 +34,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Every benchmark that has a quick mode (bench_converters_attr has --scale instead); results: bench/RESULTS.md
 bench: install
-	$(BIN)/python bench/run_all.py --quick
+	for b in bench/bench_*.py; do grep -q -- '"--quick"' $$b || continue; echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

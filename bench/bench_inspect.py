@@ -27,7 +27,9 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model import inspect as lib  # noqa: E402
+from pipeline.inspect.corpus import open_corpus  # noqa: E402
+from pipeline.inspect.summary import summarize  # noqa: E402
+from pipeline.inspect.validate import format_validation, validate_corpus  # noqa: E402
 from schemas import (  # noqa: E402
     MANIFEST_SCHEMA,
     ShardSample,
@@ -169,17 +171,17 @@ def main(argv: list[str] | None = None) -> int:
         make_small_corpus(samples, small)
     load_before = os.getloadavg()[0]
 
-    corpus = lib.open_corpus(str(big))
+    corpus = open_corpus(str(big))
     wall, cpu = time.perf_counter(), time.process_time()
-    summary = lib.summarize(corpus, max_shards=-1)
+    summary = summarize(corpus, max_shards=-1)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     parts = ", ".join(f"{k} {v:.2f}" for k, v in summary["seconds"].items() if k not in ("total", "codebook"))
     print(f"summary of {summary['manifest_rows']:,} manifest rows ({summary['samples']:,} samples, "
           f"{summary['text_tokens']['all']['texts']:,} texts): {wall:.2f} s wall, {cpu:.2f} s CPU "
           f"(wall per part: {parts}; counts, text tokens and labels run concurrently); "
           f"load average before {load_before:.1f}")
-    result = lib.validate_corpus(lib.open_corpus(str(small)))
-    assert result.ok, lib.format_validation(result)
+    result = validate_corpus(open_corpus(str(small)))
+    assert result.ok, format_validation(result)
     print(f"validate: {result.samples:,} samples in {result.shards} shards, {result.seconds:.2f} s, "
           f"{result.samples_per_second:,.0f} samples/s")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; cores {os.cpu_count()}")

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from converters.fakes import make_all
-from model.cli import inspect_main
 from pipeline.build import BuildResult, run_build
 from pipeline.config import BuildConfig, TokenizerSpec, resolve_datasets
+from pipeline.inspect.cli import main as inspect_main
 from pipeline.meter import setup_logging
 
 STAGES = (("ReadRecords", "records"), ("LoadFaces", "images"), ("TokenizeFaces", "faces"), ("WriteShards", "samples"))
@@ -79,7 +81,6 @@ def main(argv: Sequence[str] | None = None) -> BuildResult:
 
 def train_and_generate(corpus: Path, out: Path, steps: int) -> None:
     """Train the tiny model on the demo shards, print validation loss per task, run every template."""
-    from model.generate import demo_templates
     from model.trainer import TrainConfig, train
 
     every = max(steps // 3, 1)
@@ -103,6 +104,47 @@ def train_and_generate(corpus: Path, out: Path, steps: int) -> None:
           f"\n  to caption -> {written['caption']!r}")
     for question, answer in written["labels"].items():
         print(f"  to attributes {question!r} -> {answer['text']!r} (read back as {answer['value']!r})")
+
+
+def demo_templates(
+    checkpoint: str | Path | Any,
+    vqgan: Any,
+    out_dir: str | Path,
+    text: str = "This man has black hair. smiling : true ;",
+    questions: Sequence[str] = ("celeba smiling:", "cacd age:", "affectnet expression:", "fairface race:"),
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Run every template once: text -> face (face.png), that face -> caption (caption.txt) and labels (labels.json).
+
+    `checkpoint` is a checkpoint path or a Talk2Face; `vqgan` an ImageTokenizer or a preset name
+    (``"tiny-random"``). Returns what was written.
+    """
+    import numpy as np
+
+    from model.generate import (  # the model's inference templates, imported here only
+        answer_questions,
+        generate_captions,
+        generate_image_codes,
+        load_image_tokenizer,
+        load_talk2face,
+        save_pngs,
+    )
+
+    model = load_talk2face(checkpoint) if isinstance(checkpoint, (str, Path)) else checkpoint
+    model.eval()
+    tokenizer = load_image_tokenizer(preset=vqgan) if isinstance(vqgan, str) else vqgan
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    codes = generate_image_codes(model, [text], n=1, seed=seed)[0]  # (1, 256)
+    image = np.asarray(tokenizer.decode(codes), dtype=np.uint8)  # (1, 256, 256, 3)
+    save_pngs(image, [out / "face.png"])
+    face_codes = np.asarray(tokenizer.encode(image), dtype=np.uint16)  # the face as a user image would arrive
+    caption = generate_captions(model, face_codes)[0]
+    (out / "caption.txt").write_text(caption + "\n", encoding="utf-8")
+    answers = answer_questions(model, np.repeat(face_codes, len(questions), axis=0), list(questions))
+    labels = {a.question: {"text": a.text, "value": a.value} for a in answers}
+    (out / "labels.json").write_text(json.dumps(labels, indent=2) + "\n", encoding="utf-8")
+    return {"text": text, "image": str(out / "face.png"), "caption": caption, "labels": labels}
 
 
 if __name__ == "__main__":

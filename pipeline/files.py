@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import posixpath
-import tarfile
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
@@ -55,12 +54,6 @@ def check_size(url: str, expected: int) -> None:
     size = fs.size(path) if fs.exists(path) else None
     if size != expected:
         raise OSError(f"{url}: wrote {expected} bytes but the stored file has {size}; the filesystem lost the write")
-
-
-def tar_members(url: str) -> list[tuple[str, int]]:
-    """Names and sizes of the members of a tar at `url`, read from its headers; nothing is extracted."""
-    with fsspec.open(url, "rb") as f, tarfile.open(fileobj=f, mode="r:") as tar:
-        return [(m.name, m.size) for m in tar.getmembers()]
 
 
 def jsonl(rows: Iterable[Mapping[str, Any]]) -> bytes:

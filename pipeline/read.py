@@ -77,7 +77,7 @@ class SplitByType(beam.PTransform):
     """One PCollection of mixed outcomes -> a dict of PCollections, one per type (``name=cls``).
 
     A typed `Filter` per output rather than a multi-output ParDo: Beam's DaskRunner (2.77) hands
-    every tagged output of a ParDo to each consumer (tests/pipeline/test_runners.py shows it), and
+    every tagged output of a ParDo to each consumer (tests/pipeline/test_pipeline_runners.py shows it), and
     filters behave the same on every runner. An element of none of the types is in no output, which
     the accounting check reports (it was read but neither written, filtered nor rejected).
     """

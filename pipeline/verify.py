@@ -1,5 +1,7 @@
 """verify_build: re-read a finished build's outputs and check they account for every record read.
 
+The checks are the quick mode of the one validator, pipeline/inspect/validate.py.
+
 Runs after the pipeline, on the launching machine, from the files alone: stats.json (records read
 and filtered per dataset), the manifest (records written: distinct source ids; pairs: rows), the
 rejects logs, and the tar headers of every shard (which samples are really there). It fails with
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +23,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import join
-from pipeline.files import list_files, tar_members
+from pipeline.files import list_files
+from pipeline.inspect.corpus import load_manifest, open_corpus
+from pipeline.inspect.validate import quick_problems
 from pipeline.report import AccountingError
 from schemas import MANIFEST_SCHEMA
-from schemas.stats import unaccounted
 
 SAMPLE_FIELDS = ("json", "tokens.npy")
 
@@ -84,101 +87,28 @@ def read_manifest_parts(output: str) -> tuple[pa.Table, list[str]]:
     return table, [url.rsplit("/", 1)[-1].removesuffix(".parquet") for url in parts]
 
 
-def distinct_per_dataset(manifest: pa.Table, column: str | None) -> Counter[str]:
-    """Per dataset: manifest rows (`column` None), or distinct values of `column` (records, samples, shards)."""
-    if column is None:
-        counts = manifest.group_by("dataset").aggregate([("key", "count")])
-        return Counter(dict(zip(counts.column("dataset").to_pylist(), counts.column("key_count").to_pylist(), strict=True)))
-    pairs = manifest.group_by(["dataset", column]).aggregate([])
-    return Counter(pairs.column("dataset").to_pylist())
-
-
 def verify_build(output: str, keep_images: bool = False) -> BuildReport:
-    """Check a build's outputs against each other and against the records read; raises AccountingError."""
+    """Check a build's outputs against each other and against the records read; raises AccountingError.
+
+    This is the quick mode of the one validator (pipeline/inspect/validate.py): tar headers,
+    stats.json, the manifest's columns and the rejects logs; ``talk2face inspect OUT --validate``
+    is its full mode.
+    """
     stats = read_stats(output)
-    problems: list[str] = []
-
-    # shards: which samples are really there
-    shard_urls = list_files(join(output, "shards"), ".tar")
-    shard_keys: dict[str, list[str]] = {}
-    for url in shard_urls:
-        shard = url.rsplit("/", 1)[-1].removesuffix(".tar")
-        fields: dict[str, set[str]] = defaultdict(set)
-        order: list[str] = []
-        for name, _size in tar_members(url):
-            key, _, ext = name.partition(".")
-            if not order or order[-1] != key:
-                order.append(key)
-            fields[key].add(ext)
-        want = set(SAMPLE_FIELDS) | ({"jpg"} if keep_images else set())
-        broken = [k for k, have in fields.items() if not want <= have]
-        if broken:
-            problems.append(f"shard {shard}: samples {broken[:3]} lack some of {sorted(want)}")
-        if order != sorted(set(order)):
-            problems.append(f"shard {shard}: samples are not in sorted key order, or a sample is split")
-        shard_keys[shard] = order
-    all_keys = [k for keys in shard_keys.values() for k in keys]
-    if len(all_keys) != len(set(all_keys)):
-        dupes = [k for k, n in Counter(all_keys).items() if n > 1]
-        problems.append(f"samples in more than one shard: {dupes[:3]}")
-
-    # manifest: one row per text, naming the shard that holds the sample
-    manifest, parts = read_manifest_parts(output)
-    if sorted(parts) != sorted(shard_keys):
-        problems.append(f"manifest parts {sorted(set(parts) ^ set(shard_keys))[:5]} do not match the shards")
-    pairs = distinct_per_dataset(manifest, None)
-    written = distinct_per_dataset(manifest, "source_id")
-    samples_per_dataset = distinct_per_dataset(manifest, "key")
-    shards_per_dataset = distinct_per_dataset(manifest, "shard")
-    held = manifest.group_by(["shard", "key"]).aggregate([])
-    in_manifest = set(zip(held.column("shard").to_pylist(), held.column("key").to_pylist(), strict=True))
-    in_shards = {(s, k) for s, keys in shard_keys.items() for k in keys}
-    if in_manifest != in_shards:
-        problems.append(
-            f"the manifest and the shards disagree on {len(in_manifest ^ in_shards)} samples "
-            f"(e.g. {sorted(in_manifest ^ in_shards)[:2]})"
-        )
-
-    # rejects logs
-    rejected: dict[str, Counter[str]] = defaultdict(Counter)
-    for url in list_files(join(output, "rejects"), ".jsonl"):
-        with fsspec.open(url, "rb") as f:
-            for line in f.read().decode("utf-8").splitlines():
-                row = json.loads(line)
-                rejected[row["dataset"]][row["reason"]] += 1
-
-    # the invariant, from what was written; and stats.json must say the same
-    for name in sorted(set(stats["datasets"]) | set(pairs) | set(rejected)):
-        d = stats["datasets"].get(name)
-        if d is None:
-            problems.append(f"dataset {name} has outputs but is not in stats.json")
-            continue
-        filtered = sum(d["filtered"].values())
-        n_rejected = sum(rejected[name].values())
-        if message := unaccounted(name, d["read"], written[name], filtered, n_rejected, where="the outputs"):
-            problems.append(message)
-        for what, measured, claimed in (
-            ("records written", written[name], d["written"]),
-            ("pairs (manifest rows)", pairs[name], d["pairs"]),
-            ("rejects", dict(rejected[name]), d["rejected"]),
-        ):
-            if measured != claimed:
-                problems.append(f"dataset {name}: stats.json says {what} {claimed}, the outputs hold {measured}")
-    split_of = {s: s.rsplit("-", 1)[0] for s in shard_keys}
-    for split, v in stats["splits"].items():
-        n_shards = sum(1 for s in shard_keys if split_of[s] == split)
-        n_samples = sum(len(k) for s, k in shard_keys.items() if split_of[s] == split)
-        if (n_shards, n_samples) != (v["shards"], v["samples"]):
-            problems.append(f"split {split}: stats.json says {v['shards']} shards / {v['samples']} samples, "
-                            f"the shard files hold {n_shards} / {n_samples}")
-    if sum(v["shards"] for v in stats["splits"].values()) != len(shard_keys):
-        problems.append(f"{len(shard_keys)} shard files but stats.json counts {stats['totals']['shards']}")
+    corpus = open_corpus(output)
+    problems = quick_problems(corpus, keep_images)
     if problems:
-        raise AccountingError(f"build at {output} does not add up:\n  " + "\n  ".join(problems))
+        raise AccountingError(f"build at {output} does not add up:\n  " + "\n  ".join(p.message for p in problems))
+    table = load_manifest(corpus) if corpus.manifest_paths() else MANIFEST_SCHEMA.empty_table()
     return BuildReport(
         output=output,
         stats=stats,
-        shards=tuple(shard_urls),
-        samples_per_dataset=dict(sorted(samples_per_dataset.items())),
-        shards_per_dataset=dict(sorted(shards_per_dataset.items())),
+        shards=tuple(list_files(join(output, "shards"), ".tar")),
+        samples_per_dataset=_distinct(table, "key"),
+        shards_per_dataset=_distinct(table, "shard"),
     )
+
+
+def _distinct(table: pa.Table, column: str) -> dict[str, int]:
+    pairs = table.group_by(["dataset", column]).aggregate([])
+    return dict(sorted(Counter(pairs.column("dataset").to_pylist()).items()))

@@ -1,15 +1,12 @@
-"""The ``talk2face`` command: one entry point for inspecting a corpus, training, generating and evaluating.
+"""``talk2face inspect OUT``: the inspector's command line (summary, --show, --sheet, --validate, --report).
 
-``talk2face inspect OUT`` is implemented here on top of model/inspect.py; ``train``, ``generate`` and
-``evaluate`` hand their arguments to ``model.trainer.main``, ``model.generate.main`` and
-``model.evaluate.main``, imported only when asked for, so ``talk2face inspect`` never loads torch.
-Every command returns its exit status: 0 success, 1 a check failed, 2 bad usage or unusable input.
+Returns its exit status: 0 success, 1 a validation found problems, 2 bad usage or unusable input.
+The VQGAN decoder (for corpora without JPEGs) is the model's, loaded only when a face needs decoding.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -17,60 +14,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-DELEGATES = {
-    "train": ("model.trainer", "train the model from shards"),
-    "generate": ("model.generate", "run an inference template (text to face, face to caption, analysis)"),
-    "evaluate": ("model.evaluate", "score a trained model on the held-out split"),
-}
-
-USAGE = """usage: talk2face COMMAND [ARGS]
-
-commands:
-  inspect OUT   summary, samples, contact sheet, validation or HTML report of a built corpus
-""" + "".join(f"  {name:<13} {what}\n" for name, (_, what) in DELEGATES.items()) + """
-Run `talk2face COMMAND --help` for a command's options."""
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The ``talk2face`` console entry point; returns the exit status."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help", "help"):
-        print(USAGE)
-        return 0 if args else 2
-    command, rest = args[0], args[1:]
-    if command == "inspect":
-        try:
-            return inspect_main(rest)
-        except BrokenPipeError:  # `talk2face inspect OUT | head`: the reader left; that is not an error
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
-    if command in DELEGATES:
-        return _delegate(command, rest)
-    print(f"talk2face: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
-    return 2
-
-
-def _delegate(command: str, rest: list[str]) -> int:
-    module_name = DELEGATES[command][0]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
-        if err.name != module_name:  # the module is there but one of its imports is not
-            raise
-        print(f"talk2face {command}: {module_name.replace('.', '/')}.py is not part of this install yet; "
-              "update the checkout (or reinstall the package) to get it", file=sys.stderr)
-        return 2
-    entry = getattr(module, "main", None)
-    if entry is None:
-        print(f"talk2face {command}: {module_name} has no main(argv)", file=sys.stderr)
-        return 2
-    status = entry(rest)
-    return int(status) if isinstance(status, int) else 0
+from pipeline.inspect.corpus import DEFAULT_MAX_SHARDS, TEXT_BUDGET, InspectError, load_manifest, open_corpus
+from pipeline.inspect.report import render_report
+from pipeline.inspect.samples import find_samples, format_samples
+from pipeline.inspect.sheet import contact_sheet, png_bytes
+from pipeline.inspect.summary import format_summary, summarize
+from pipeline.inspect.validate import format_validation, validate_corpus
 
 
 def _parser() -> argparse.ArgumentParser:
-    from model.inspect import DEFAULT_MAX_SHARDS, TEXT_BUDGET
-
     p = argparse.ArgumentParser(
         prog="talk2face inspect",
         description="Look inside a built corpus (OUT holds shards/, manifest/ and stats.json; a path or fsspec URL). "
@@ -125,16 +77,10 @@ class _LazyDecoder:
         self._tokenizer: Any = None
 
     def __call__(self, codes: Any) -> Any:
-        from model.inspect import InspectError
-
         if self._tokenizer is None:
             if bool(self.config) != bool(self.checkpoint):
                 raise InspectError("pass --vqgan-config and --vqgan-checkpoint together")
-            try:
-                from model.image_tokenizer import ImageTokenizer
-            except ModuleNotFoundError as err:
-                raise InspectError("decoding tokens needs model/image_tokenizer.py, which this install lacks; "
-                                   "update the checkout or inspect a corpus built with JPEGs") from err
+            from model.image_tokenizer import ImageTokenizer
             try:
                 if self.config and self.checkpoint:
                     self._tokenizer = ImageTokenizer.from_taming(self.config, self.checkpoint)
@@ -145,60 +91,66 @@ class _LazyDecoder:
         return self._tokenizer.decode(codes)
 
 
-def inspect_main(argv: Sequence[str]) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """``talk2face inspect OUT [mode] [options]``; returns the exit status."""
-    from model import inspect as lib
-
-    args = _parser().parse_args(list(argv))
+    args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     try:
-        corpus = lib.open_corpus(args.out)
+        return _run(args)
+    except BrokenPipeError:  # `talk2face inspect OUT | head`: the reader left; that is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        corpus = open_corpus(args.out)
         if args.validate:
             progress = (lambda line: print(line, file=sys.stderr)) if args.progress else None
-            result = lib.validate_corpus(corpus, progress, workers=args.workers)
-            print(json.dumps(result.as_dict(), indent=2) if args.json else lib.format_validation(result, args.max_problems))
+            result = validate_corpus(corpus, progress, workers=args.workers)
+            print(json.dumps(result.as_dict(), indent=2) if args.json else format_validation(result, args.max_problems))
             return 0 if result.ok else 1
-        table = lib.load_manifest(corpus)
+        table = load_manifest(corpus)
         if args.show is not None:
-            views = lib.find_samples(table, args.show, dataset=args.dataset, split=args.split, grep=args.grep, key=args.key)
+            views = find_samples(table, args.show, dataset=args.dataset, split=args.split, grep=args.grep, key=args.key)
             print(json.dumps([vars(v) for v in views], indent=2, ensure_ascii=False) if args.json
-                  else lib.format_samples(views))
+                  else format_samples(views))
             return 0
         decoder = _LazyDecoder(args.vqgan_preset, args.vqgan_config, args.vqgan_checkpoint)
         if args.sheet:
-            sheet, keys = lib.contact_sheet(corpus, _filtered(lib, table, args), n=args.n, dataset=args.dataset,
+            sheet, keys = contact_sheet(corpus, _filtered(table, args), n=args.n, dataset=args.dataset,
                                             split=args.split, decode=decoder, columns=args.columns)
-            Path(args.sheet).write_bytes(lib.png_bytes(sheet))
+            Path(args.sheet).write_bytes(png_bytes(sheet))
             info = {"file": args.sheet, "size": list(sheet.size), "keys": keys}
             print(json.dumps(info, indent=2) if args.json else f"wrote {args.sheet}: {len(keys)} faces, {sheet.size[0]}x{sheet.size[1]} px")
             return 0
-        summary = lib.summarize(corpus, budget=args.text_budget, top=args.top, max_shards=args.max_shards, table=table,
+        summary = summarize(corpus, budget=args.text_budget, top=args.top, max_shards=args.max_shards, table=table,
                                 tokens=args.tokens, token_cache=args.token_cache)
         if args.report:
             try:
-                sheet, keys = lib.contact_sheet(corpus, _filtered(lib, table, args), n=args.n, dataset=args.dataset,
+                sheet, keys = contact_sheet(corpus, _filtered(table, args), n=args.n, dataset=args.dataset,
                                                 split=args.split, decode=decoder, columns=args.columns)
-                png, note = lib.png_bytes(sheet), f"{len(keys)} faces with their texts"
-            except lib.InspectError as err:
+                png, note = png_bytes(sheet), f"{len(keys)} faces with their texts"
+            except InspectError as err:
                 png, note = None, f"no contact sheet: {err}"
-            Path(args.report).write_text(lib.render_report(summary, png, note), encoding="utf-8")
+            Path(args.report).write_text(render_report(summary, png, note), encoding="utf-8")
             print(json.dumps({"file": args.report, "contact_sheet": png is not None}) if args.json
                   else f"wrote {args.report} ({note})")
             return 0
-        print(json.dumps(summary, indent=2, ensure_ascii=False) if args.json else lib.format_summary(summary))
+        print(json.dumps(summary, indent=2, ensure_ascii=False) if args.json else format_summary(summary))
         return 0
-    except lib.InspectError as err:
+    except InspectError as err:
         print(f"talk2face inspect: {err}", file=sys.stderr)
         return 2
 
 
-def _filtered(lib: Any, table: Any, args: argparse.Namespace) -> Any:
+def _filtered(table: Any, args: argparse.Namespace) -> Any:
     """The manifest rows of the samples that --grep / --key select (all rows when neither is given)."""
     if not (args.grep or args.key):
         return table
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    views = lib.find_samples(table, args.n, dataset=args.dataset, split=args.split, grep=args.grep, key=args.key)
+    views = find_samples(table, args.n, dataset=args.dataset, split=args.split, grep=args.grep, key=args.key)
     return table.filter(pc.is_in(table["key"], value_set=pa.array([v.key for v in views], pa.string())))
 
 
