@@ -48,8 +48,8 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from model.text_tokenizer import TextTokenizer
 from model.transformer import IGNORE_INDEX
-from model.vocab import CLS_ID, IMAGE_OFFSET, IMAGE_TOKENS, PAD_ID, SEP_ID
 from schemas.sample import SampleError, ShardSample
+from schemas.vocab import CLS_ID, IMAGE_OFFSET, IMAGE_TOKENS, PAD_ID, SEP_ID
 
 TASKS: tuple[str, ...] = ("face_to_caption", "caption_to_face", "face_to_attributes", "attributes_to_face")
 FACE_TO_CAPTION, CAPTION_TO_FACE, FACE_TO_ATTRIBUTES, ATTRIBUTES_TO_FACE = range(4)

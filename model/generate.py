@@ -53,7 +53,6 @@ from model.data import (
     SequenceBuilder,
 )
 from model.sampling import (
-    IMAGE_CODES,
     ChoiceConstraint,
     Constraint,
     ImageConstraint,
@@ -65,6 +64,7 @@ from model.sampling import (
 )
 from model.transformer import KVCache, Talk2Face
 from schemas.text import LabelValue, TextProtocolError, canonical, normalize_caption, parse_attributes
+from schemas.vocab import IMAGE_CODEBOOK_SIZE
 
 IMAGE_SAMPLING = SamplingConfig(temperature=1.0, top_k=100, top_p=0.95)  # open-ended: top-k/top-p (paper 3.3)
 CAPTION_SAMPLING = SamplingConfig.make_greedy()
@@ -139,7 +139,7 @@ def cached_decoding(
     return Decoding(logits, cache, functools.partial(model.step, vocab=only), KVCache.select)
 
 
-IMAGE_VOCAB = (SEP_ID, *range(IMAGE_OFFSET, IMAGE_OFFSET + IMAGE_CODES))
+IMAGE_VOCAB = (SEP_ID, *range(IMAGE_OFFSET, IMAGE_OFFSET + IMAGE_CODEBOOK_SIZE))
 
 
 def cached_image_decoding(model: Talk2Face, ids: torch.Tensor, segments: torch.Tensor, max_new_tokens: int) -> Decoding:

@@ -24,7 +24,6 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
 
 VOCAB_FILE = "bert-base-uncased-vocab.txt"
 VOCAB_MD5 = "64800d5d8528ce344256daf115d4965e"
-VOCAB_SIZE = 30522
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 
 # BERT's clean-up of decoded text (transformers' clean_up_tokenization): no space before
