@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 DELEGATES = {
-    "train": ("model.trainer", "train the model from shards"),
-    "generate": ("model.generate", "run an inference template (text to face, face to caption, analysis)"),
-    "evaluate": ("model.evaluate", "score a trained model on the held-out split"),
+    "train": ("model.train.trainer", "train the model from shards"),
+    "generate": ("model.infer.cli", "run an inference template (text to face, face to caption, analysis)"),
+    "evaluate": ("model.evaluate.cli", "score a trained model on the held-out split"),
 }
 
 USAGE = """usage: talk2face COMMAND [ARGS]
@@ -131,7 +131,7 @@ class _LazyDecoder:
             if bool(self.config) != bool(self.checkpoint):
                 raise InspectError("pass --vqgan-config and --vqgan-checkpoint together")
             try:
-                from model.image_tokenizer import ImageTokenizer
+                from model.tokenizers.vqgan import ImageTokenizer
             except ModuleNotFoundError as err:
                 raise InspectError("decoding tokens needs model/image_tokenizer.py, which this install lacks; "
                                    "update the checkout or inspect a corpus built with JPEGs") from err

@@ -356,8 +356,8 @@ def _load_text_tokenizer(tokenizer: Any) -> tuple[str, Callable[[list[str]], lis
     if tokenizer is None:
         import importlib.util
 
-        if importlib.util.find_spec("model.text_tokenizer") is not None:
-            from model.text_tokenizer import TextTokenizer
+        if importlib.util.find_spec("model.tokenizers.text") is not None:
+            from model.tokenizers.text import TextTokenizer
 
             try:
                 tokenizer = TextTokenizer(digits=False)  # what model.data.load_text_tokenizer uses

@@ -4,7 +4,7 @@ The sampler knows nothing about the model. It gets the next-token logits of ever
 (a KV cache, or anything else), and a ``step(token, state) -> (logits, state)`` function that
 appends one token per row; it returns the tokens it chose. The model side provides the step
 (``Talk2Face.prefill`` + ``Talk2Face.step`` with a KV cache, or a recompute-everything function for
-comparison; see model/generate.py)::
+comparison; see model/infer/decoding.py)::
 
     logits, cache = model.prefill(ids, segments, max_new_tokens=257)
     tokens = sample(model.step, logits, cache, max_new_tokens=257, eos_id=SEP_ID,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 
-from model.faces import MAX_PIXELS, FaceError, load_face
+from model.tokenizers.faces import MAX_PIXELS, FaceError, load_face
 from pipeline.meter import StageMeter, counter
 from pipeline.read import SplitByType
 from schemas import FaceRecord, Reject, sample_key

@@ -1,4 +1,4 @@
-"""Tests of the unified text + image vocabulary (model/vocab.py)."""
+"""Tests of the unified text + image vocabulary (model/tokenizers/vocab.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model import TextTokenizer, Vocabulary
-from model import vocab as V
+from model.tokenizers import vocab as V
 
 
 def test_layout_of_the_vocabulary() -> None:

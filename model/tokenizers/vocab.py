@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from model.text_tokenizer import TextTokenizer
+from model.tokenizers.text import TextTokenizer
 from schemas.vocab import (
     CLS_ID,
     IMAGE_CODEBOOK_SIZE,

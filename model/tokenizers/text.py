@@ -87,7 +87,7 @@ class TextTokenizer:
         bad = [i for i in kept if not 0 <= i < self.vocab_size]
         if bad:
             raise ValueError(f"ids {bad[:5]} are not text ids (0..{self.vocab_size - 1}); split image ids off "
-                             "first with model.vocab.split_ids")
+                             "first with model.tokenizers.vocab.split_ids")
         text = self._tokenizer.decode(kept, skip_special_tokens=False)
         for dirty, clean in _CLEANUPS:
             text = text.replace(dirty, clean)
