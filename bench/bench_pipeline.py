@@ -7,7 +7,7 @@ Input: the fake raw data of all 13 datasets (converters.fakes.make_all), read wi
 per dataset. The same work is done four ways in one run, all with no token cache so every unique face
 is encoded:
 
-* ``loop``: a plain Python loop over the same library calls (converter, model.faces.load_face,
+* ``loop``: a plain Python loop over the same library calls (converter, model.tokenizers.faces.load_face,
   schemas.sample_key, Sample.merge, the tokenizer, ShardSample/write_tar, manifest_table), one process;
 * ``beam``: `pipeline.BuildCorpus` on the in-process DirectRunner;
 * ``beam-mp``: the DirectRunner with ``--direct_running_mode=multi_processing --direct_num_workers=2``
@@ -43,7 +43,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 import converters
 from converters.base import DatasetRoot
 from converters.fakes import make_all
-from model.faces import FaceError, load_face
+from model.tokenizers.faces import FaceError, load_face
 from pipeline.build import run_build
 from pipeline.config import BuildConfig, TokenizerSpec, resolve_datasets
 from pipeline.files import atomic_open, jsonl, write_bytes

@@ -43,19 +43,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.generate import (  # noqa: E402
-    IMAGE_SAMPLING,
-    Prompt,
-    answer_questions,
-    attributes_prompt,
-    caption_prompt,
-    choice_ids,
-    generate_image_codes,
-    image_prompt,
-    label_values,
-    recompute_decoding,
-    run_prompts,
-)
+from model.infer.decoding import recompute_decoding, run_prompts
+from model.infer.prompts import Prompt, attributes_prompt, caption_prompt, choice_ids, image_prompt
+from model.infer.templates import IMAGE_SAMPLING, answer_questions, generate_image_codes, label_values
 from model.sampling import SEP_ID, ImageConstraint, SamplingConfig, TextConstraint, row_seed, sample  # noqa: E402
 from model.transformer import KVCache, Talk2Face, Talk2FaceConfig  # noqa: E402
 

@@ -52,8 +52,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from model import image_tokenizer as it  # noqa: E402
-from model.text_tokenizer import TextTokenizer  # noqa: E402
+from model.tokenizers import vqgan as it  # noqa: E402
+from model.tokenizers.text import TextTokenizer  # noqa: E402
 
 
 def faces(n: int, seed: int = 0) -> np.ndarray:

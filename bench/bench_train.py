@@ -40,7 +40,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.data import SequenceBuilder, ShardDataset, write_fake_shards  # noqa: E402
+from model.testing import write_fake_shards
+from model.train.loader import ShardDataset
+from model.train.sequences import SequenceBuilder
 from model.transformer import IGNORE_INDEX, Talk2Face, Talk2FaceConfig  # noqa: E402
 
 

@@ -15,6 +15,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome, registry
+from schemas.text import canonical
 
 _NOT_CONVERTERS = {"base", "testing", "fakes", "__main__"}
 _loaded = False
@@ -42,6 +43,29 @@ def available() -> list[str]:
     return sorted(registry())
 
 
+def _declaring(prefix: str) -> list[type[Converter]]:
+    _load_all()
+    return [cls for cls in registry().values() if prefix in (cls.prefixes or (cls.prefix,))]
+
+
+def label_values(prefix: str, key: str) -> tuple[str, ...] | None:
+    """The values the dataset whose texts start with `prefix` writes for `key` (``fairface``, ``race``), or None.
+
+    The converters declare them (`Converter.label_values`); None when no converter declares the key.
+    """
+    key = canonical(key)
+    for cls in _declaring(prefix):
+        if key in cls.label_values:
+            return tuple(cls.label_values[key])
+    return None
+
+
+def integer_key(prefix: str, key: str) -> bool:
+    """Whether the dataset whose texts start with `prefix` writes integers for `key` (``cacd``, ``age``)."""
+    key = canonical(key)
+    return any(key in cls.integer_keys for cls in _declaring(prefix))
+
+
 def get(key: str, **options: Any) -> Converter:
     """A converter instance for `key`; an unknown key raises KeyError listing the known ones."""
     _load_all()
@@ -52,4 +76,4 @@ def get(key: str, **options: Any) -> Converter:
     return cls(**options)
 
 
-__all__ = ["Converter", "ConverterError", "DatasetRoot", "Outcome", "available", "get"]
+__all__ = ["Converter", "ConverterError", "DatasetRoot", "Outcome", "available", "get", "integer_key", "label_values"]

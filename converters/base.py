@@ -159,6 +159,14 @@ class Converter:
 
     Subclasses set the class attributes and implement `records`. Options (e.g. ExpW's confidence
     threshold) are keyword arguments of the constructor.
+
+    The label vocabulary is declared beside the other attributes, from the module's label constants,
+    so that constrained decoding (model/infer) knows a new dataset's answers through the registry
+    (`converters.label_values`, `converters.integer_key`): `label_values` maps an attribute key, as
+    the text protocol writes it, to the values the dataset's texts use (``{"expression": ("neutral",
+    "happy", ...)}``); `integer_keys` names the keys whose values are integers (``age``), answered
+    by any integer; `prefixes` lists the text prefixes when there are several (imdb_wiki: ``imdb``,
+    ``wiki``), else `prefix` is the only one.
     """
 
     key: ClassVar[str]
@@ -166,6 +174,9 @@ class Converter:
     prefix: ClassVar[str | None] = None  # the text prefix word for attribute datasets
     splits: ClassVar[Mapping[str, str]] = {}  # split -> which native file(s) feed it
     native_files: ClassVar[tuple[str, ...]] = ()  # the annotation files read, relative to the folder
+    prefixes: ClassVar[tuple[str, ...]] = ()  # the text prefixes when there are several; () = (prefix,)
+    label_values: ClassVar[Mapping[str, tuple[str, ...]]] = {}  # attribute key -> the values its texts write
+    integer_keys: ClassVar[frozenset[str]] = frozenset()  # attribute keys whose values are integers
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -134,6 +134,9 @@ class ImdbWiki(Converter):
     prefix = None  # the subset a row comes from: "imdb" or "wiki"
     splits = {"train": "stable hash of the person id: 90%", "val": "5%", "test": "5%"}
     native_files = ("imdb_crop/imdb.mat", "wiki_crop/wiki.mat", "imdb_crop/", "wiki_crop/")
+    prefixes = SUBSETS
+    label_values = {"gender": tuple(GENDERS.values())}
+    integer_keys = frozenset({"age"})
 
     def records(self, root: DatasetRoot) -> Iterator[Outcome]:
         root = root.locate(*(mat for subset in SUBSETS for mat, _ in layouts(subset)))

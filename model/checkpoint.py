@@ -3,7 +3,8 @@
 A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts (DESIGN.md 5): model and
 optimizer state, the step, the loader positions of every rank, the RNG states of every rank (torch,
 CUDA, numpy, python, stored as tensors and plain numbers) and the configs as dicts. Nothing in it
-needs unpickling of arbitrary objects, so a checkpoint that does is refused.
+needs unpickling of arbitrary objects, so a checkpoint that does is refused. `load_talk2face` also
+reads the released TencentPretrain ``talk2face.bin``.
 """
 
 from __future__ import annotations
@@ -69,6 +70,21 @@ def load_model(path: str | Path) -> Talk2Face:
     return model.eval()
 
 
+def load_talk2face(path: str | Path, heads: int = 12) -> Talk2Face:
+    """Our training checkpoint (`save_checkpoint`) or the released TencentPretrain ``talk2face.bin``, in eval mode."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} not found; pass a checkpoint.pt written by talk2face train "
+                                "or the released talk2face.bin")
+    try:
+        return load_model(path)
+    except CheckpointError as ours:
+        try:
+            return Talk2Face.from_tencentpretrain(path, heads=heads, dropout=0.0).eval()
+        except ValueError as theirs:
+            raise ValueError(f"{path} is neither our checkpoint ({ours}) nor a TencentPretrain one ({theirs})") from None
+
+
 def rng_state() -> dict[str, Any]:
     """This process's RNG states (torch, CUDA, numpy, python) as tensors and plain numbers."""
     kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)  # type: ignore[misc]
@@ -94,4 +110,4 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((p["version"], tuple(int(x) for x in p["state"].tolist()), p["gauss_next"]))
 
 
-__all__ = ["CheckpointError", "load_checkpoint", "load_model", "rng_state", "save_checkpoint", "set_rng_state"]
+__all__ = ["CheckpointError", "load_checkpoint", "load_model", "load_talk2face", "rng_state", "save_checkpoint", "set_rng_state"]

@@ -4,7 +4,7 @@ The sampler knows nothing about the model. It gets the next-token logits of ever
 (a KV cache, or anything else), and a ``step(token, state) -> (logits, state)`` function that
 appends one token per row; it returns the tokens it chose. The model side provides the step
 (``Talk2Face.prefill`` + ``Talk2Face.step`` with a KV cache, or a recompute-everything function for
-comparison; see model/generate.py)::
+comparison; see model/infer/decoding.py)::
 
     logits, cache = model.prefill(ids, segments, max_new_tokens=257)
     tokens = sample(model.step, logits, cache, max_new_tokens=257, eos_id=SEP_ID,
@@ -31,15 +31,20 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import torch
 
+from schemas.vocab import (
+    FIRST_WORD_ID,
+    IMAGE_CODEBOOK_SIZE,
+    IMAGE_OFFSET,
+    IMAGE_TOKENS,
+    PAD_ID,
+    SEP_ID,
+    TEXT_VOCAB_SIZE,
+)
+
 S = TypeVar("S")
 StepFn = Callable[[torch.Tensor, S], tuple[torch.Tensor, S]]  # (token (B,), state) -> (logits (B, V), state)
 SelectFn = Callable[[S, torch.Tensor], S]  # (state, rows (B',) long) -> state with those rows
 
-# The unified vocabulary (DESIGN.md 3.6); model/data.py holds the same numbers for the data side.
-PAD_ID, SEP_ID = 0, 102
-FIRST_WORD_ID = 999  # BERT-uncased ids below it are [PAD], [unusedN], [UNK], [CLS], [SEP], [MASK]
-IMAGE_OFFSET, IMAGE_CODES, IMAGE_TOKENS = 30522, 1024, 256
-VOCAB_SIZE = IMAGE_OFFSET + IMAGE_CODES
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,7 @@ class ImageConstraint:
 
     length: int = IMAGE_TOKENS
     offset: int = IMAGE_OFFSET
-    codes: int = IMAGE_CODES
+    codes: int = IMAGE_CODEBOOK_SIZE
     eos_id: int = SEP_ID
 
     def allowed(self, generated: torch.Tensor, rows: torch.Tensor, vocab_size: int) -> torch.Tensor:
@@ -137,7 +142,7 @@ class TextConstraint:
 
     max_length: int = 64
     first_word_id: int = FIRST_WORD_ID
-    text_vocab: int = IMAGE_OFFSET
+    text_vocab: int = TEXT_VOCAB_SIZE
     eos_id: int = SEP_ID
     min_length: int = 0
 

@@ -30,6 +30,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from schemas.vocab import VOCAB_SIZE
+
 IGNORE_INDEX = -100  # label of a position that carries no loss (prompt, prefix, padding)
 
 
@@ -37,7 +39,7 @@ IGNORE_INDEX = -100  # label of a position that carries no loss (prompt, prefix,
 class Talk2FaceConfig:
     """Sizes and switches of the Talk2Face transformer; `paper()` is the released model."""
 
-    vocab_size: int = 31546  # 30,522 BERT-uncased WordPiece ids + 1,024 VQGAN codes (DESIGN.md 3.6)
+    vocab_size: int = VOCAB_SIZE  # 30,522 BERT-uncased WordPiece ids + 1,024 VQGAN codes (schemas/vocab.py)
     n_positions: int = 1024  # learned 1-D positions; TencentPretrain's talk2face config: max_seq_length 1024
     n_segments: int = 3  # segment ids: 0 padding, 1 prompt + prefix, 2 target
     n_layer: int = 12  # transformer blocks

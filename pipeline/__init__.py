@@ -1,7 +1,7 @@
 """The corpus side of Talk2Face: composite transforms that wire converters, face loading and the tokenizer.
 
 `BuildCorpus` reads every dataset's records with its converter (inside a DoFn), loads and cuts
-each face (`model.faces`), deduplicates faces by the content hash of their pixels, tokenises each
+each face (`model.tokenizers.faces`), deduplicates faces by the content hash of their pixels, tokenises each
 unique face once with the VQGAN (reusing a token cache keyed by face and tokenizer), and writes
 WebDataset tar shards, a Parquet manifest, rejects logs and stats.json, then checks that every
 record read is written, filtered or rejected. Its steps (`ReadRecords`, `LoadFaces`,

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 COMMANDS = {
     "inspect": ("pipeline.inspect.cli", "summary, samples, contact sheet, validation or HTML report of a built corpus"),
-    "train": ("model.trainer", "train the model from shards"),
-    "generate": ("model.generate", "run an inference template (text to face, face to caption, analysis)"),
-    "evaluate": ("model.evaluate", "score a trained model on the held-out split"),
+    "train": ("model.train.trainer", "train the model from shards"),
+    "generate": ("model.infer.cli", "run an inference template (text to face, face to caption, analysis)"),
+    "evaluate": ("model.evaluate.cli", "score a trained model on the held-out split"),
 }
 
 USAGE = "usage: talk2face COMMAND [ARGS]\n\ncommands:\n" + "".join(

@@ -12,13 +12,14 @@ import posixpath
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 import converters
+from model.tokenizers import NO_TOKENIZER, load_image_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +39,11 @@ class DatasetSpec:
 class TokenizerSpec:
     """Which VQGAN tokenises the faces: a seeded preset, or a taming log's project.yaml and .ckpt.
 
-    Paths may be any fsspec URL; workers copy remote files to a local temporary folder once.
+    There is no default: a build names its tokenizer. Paths may be any fsspec URL; workers copy
+    remote files to a local temporary folder once.
     """
 
-    preset: str | None = "tiny-random"
+    preset: str | None = None
     config: str | None = None
     checkpoint: str | None = None
     device: str | None = None  # None: CUDA when present
@@ -54,7 +56,7 @@ class TokenizerSpec:
         if self.config is not None and self.preset is not None:
             raise ValueError("give either --vqgan-preset or --vqgan-config/--vqgan-checkpoint, not both")
         if self.config is None and self.preset is None:
-            raise ValueError("no tokenizer: give --vqgan-preset NAME or --vqgan-config YAML --vqgan-checkpoint CKPT")
+            raise ValueError(NO_TOKENIZER)
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"tokenizer batch size must be >= 1, got {self.batch_size}")
         if self.threads is not None and self.threads < 1:
@@ -64,18 +66,16 @@ class TokenizerSpec:
         return f"preset {self.preset}" if self.preset else f"taming {self.config} + {self.checkpoint}"
 
     def build(self) -> Any:
-        """Load the tokenizer (a `model.image_tokenizer.ImageTokenizer`); call once per worker process."""
-        from model.image_tokenizer import ImageTokenizer
-
+        """Load the tokenizer (`model.tokenizers.load_image_tokenizer`); call once per worker process."""
         if self.threads is not None:
             import torch
 
             torch.set_num_threads(self.threads)
         if self.preset is not None:
-            return ImageTokenizer.preset(self.preset, device=self.device, batch_size=self.batch_size)
+            return load_image_tokenizer(self.preset, device=self.device, batch_size=self.batch_size)
         assert self.config is not None and self.checkpoint is not None
         config, checkpoint = _local_copy(self.config), _local_copy(self.checkpoint)
-        return ImageTokenizer.from_taming(config, checkpoint, device=self.device, batch_size=self.batch_size)
+        return load_image_tokenizer(config=config, checkpoint=checkpoint, device=self.device, batch_size=self.batch_size)
 
 
 @dataclass(frozen=True)
@@ -84,11 +84,11 @@ class BuildConfig:
 
     datasets: tuple[DatasetSpec, ...]
     output: str
-    tokenizer: TokenizerSpec = field(default_factory=TokenizerSpec)
+    tokenizer: TokenizerSpec
     keep_images: bool = False
     samples_per_shard: int = DEFAULT_SAMPLES_PER_SHARD
     limit: int | None = None  # records read per dataset (first N), for trial builds
-    max_pixels: int | None = None  # decompression-bomb limit; None: model.faces.MAX_PIXELS
+    max_pixels: int | None = None  # decompression-bomb limit; None: model.tokenizers.faces.MAX_PIXELS
     cache: str | None = ""  # token cache URL; "" -> OUT/cache, None -> no cache
     skipped: tuple[str, ...] = ()  # dataset keys asked for whose folder is absent
     progress_every: int = 1000  # log a stage's rate every N elements

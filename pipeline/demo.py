@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> BuildResult:
 
 def train_and_generate(corpus: Path, out: Path, steps: int) -> None:
     """Train the tiny model on the demo shards, print validation loss per task, run every template."""
-    from model.trainer import TrainConfig, train
+    from model.train.trainer import TrainConfig, train
 
     every = max(steps // 3, 1)
     config = TrainConfig.preset("tiny")
@@ -121,14 +121,10 @@ def demo_templates(
     """
     import numpy as np
 
-    from model.generate import (  # the model's inference templates, imported here only
-        answer_questions,
-        generate_captions,
-        generate_image_codes,
-        load_image_tokenizer,
-        load_talk2face,
-        save_pngs,
-    )
+    from model.checkpoint import load_talk2face
+    from model.infer.cli import save_pngs
+    from model.infer.templates import answer_questions, generate_captions, generate_image_codes
+    from model.tokenizers import load_image_tokenizer
 
     model = load_talk2face(checkpoint) if isinstance(checkpoint, (str, Path)) else checkpoint
     model.eval()

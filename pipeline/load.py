@@ -1,8 +1,8 @@
-"""LoadFaces: decode and cut every record's face (model.faces) and key it by its pixels' content hash.
+"""LoadFaces: decode and cut every record's face (model.tokenizers.faces) and key it by its pixels' content hash.
 
 Only the key travels on: the pixels are dropped here and decoded again for unique faces when they
 are tokenised, so no image crosses a shuffle. A face that cannot be loaded becomes a `Reject`
-with the reason `model.faces` gives (image missing, unreadable, too small, too large, bad box).
+with the reason `model.tokenizers.faces` gives (image missing, unreadable, too small, too large, bad box).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 
-from model.faces import MAX_PIXELS, FaceError, load_face
+from model.tokenizers.faces import MAX_PIXELS, FaceError, load_face
 from pipeline.meter import StageMeter, counter
 from pipeline.read import SplitByType
 from schemas import FaceRecord, Reject, sample_key

@@ -23,7 +23,7 @@ from typing import Any
 import apache_beam as beam
 import numpy as np
 
-from model.faces import MAX_PIXELS, FaceError, encode_jpeg, load_face
+from model.tokenizers.faces import MAX_PIXELS, FaceError, encode_jpeg, load_face
 from pipeline.cache import TokenCache, bucket_of
 from pipeline.config import TokenizerSpec
 from pipeline.meter import StageMeter, counter

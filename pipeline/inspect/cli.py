@@ -80,12 +80,12 @@ class _LazyDecoder:
         if self._tokenizer is None:
             if bool(self.config) != bool(self.checkpoint):
                 raise InspectError("pass --vqgan-config and --vqgan-checkpoint together")
-            from model.image_tokenizer import ImageTokenizer
+            from model.tokenizers import load_image_tokenizer
             try:
                 if self.config and self.checkpoint:
-                    self._tokenizer = ImageTokenizer.from_taming(self.config, self.checkpoint)
+                    self._tokenizer = load_image_tokenizer(config=self.config, checkpoint=self.checkpoint)
                 else:
-                    self._tokenizer = ImageTokenizer.preset(self.preset)
+                    self._tokenizer = load_image_tokenizer(preset=self.preset)
             except (OSError, ValueError, KeyError) as err:
                 raise InspectError(f"cannot load the VQGAN decoder: {err}") from err
         return self._tokenizer.decode(codes)

@@ -23,7 +23,7 @@ from schemas.manifest import read_manifest
 from schemas.sample import TOKENS_PER_IMAGE
 from schemas.stats import STATS_FILE, Stats, StatsError, parse_stats
 
-TEXT_BUDGET = 64  # the trainer's default text budget (model.trainer.TrainConfig.text_budget)
+TEXT_BUDGET = 64  # the trainer's default text budget (model.train.trainer.TrainConfig.text_budget)
 DEFAULT_MAX_SHARDS = 4  # shards (or that share of the token cache) read for codebook usage; 0 = all
 
 Decoder = Callable[[np.ndarray], np.ndarray]  # codes uint16 (B, 256) -> pixels uint8 (B, 256, 256, 3)

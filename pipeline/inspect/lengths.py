@@ -60,31 +60,15 @@ class _TokenCounter:
 
 
 def _load_text_tokenizer(tokenizer: Any) -> tuple[str, Callable[[list[str]], list[list[int]]]]:
-    """The trainer's text tokenizer (model.text_tokenizer, as model.data loads it) or BERT WordPiece."""
+    """The trainer's text tokenizer (`model.tokenizers.text.load_text_tokenizer`), or the one given."""
     if tokenizer is None:
-        import importlib.util
+        from model.tokenizers.text import load_text_tokenizer
 
-        if importlib.util.find_spec("model.text_tokenizer") is not None:
-            from model.text_tokenizer import TextTokenizer
-
-            try:
-                tokenizer = TextTokenizer(digits=False)  # what model.data.load_text_tokenizer uses
-            except TypeError:
-                tokenizer = TextTokenizer()
-    if tokenizer is not None:
-        batch = getattr(tokenizer, "encode_batch", None)
-        if batch is None:
-            return type(tokenizer).__name__, lambda texts: [tokenizer.encode(t) for t in texts]
-        return type(tokenizer).__name__, lambda texts: [list(ids) for ids in batch(texts)]
-    from pathlib import Path
-
-    from tokenizers import BertWordPieceTokenizer
-
-    vocab = Path(__file__).parents[2] / "model" / "assets" / "bert-base-uncased-vocab.txt"
-    wordpiece = BertWordPieceTokenizer(str(vocab), lowercase=True)
-    return "bert-base-uncased WordPiece", lambda texts: [
-        e.ids for e in wordpiece.encode_batch(texts, add_special_tokens=False)
-    ]
+        tokenizer = load_text_tokenizer()
+    batch = getattr(tokenizer, "encode_batch", None)
+    if batch is None:
+        return type(tokenizer).__name__, lambda texts: [tokenizer.encode(t) for t in texts]
+    return type(tokenizer).__name__, lambda texts: [list(ids) for ids in batch(texts)]
 
 
 def _length_stats(lengths: np.ndarray, budget: int) -> dict[str, Any]:

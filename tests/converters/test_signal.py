@@ -15,7 +15,7 @@ from converters import fakes
 from converters.celeba import ATTRIBUTES
 from converters.fakes import signal as S
 from converters.fs2k import entry_labels
-from model.faces import decode_face
+from model.tokenizers.faces import decode_face
 from schemas import canonical
 
 SIZE = (72, 88)  # CelebA-like portrait: the pipeline keeps the centred 72x72 square
@@ -26,7 +26,7 @@ def rng(seed: int = 0) -> np.random.Generator:
 
 
 def preprocessed(img: Image.Image, fmt: str = "PNG") -> np.ndarray:
-    """The face as the pipeline sees it: the saved file through model.faces.decode_face (square, 256x256)."""
+    """The face as the pipeline sees it: the saved file through model.tokenizers.faces.decode_face (square, 256x256)."""
     buf = io.BytesIO()
     img.save(buf, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
     return decode_face(buf.getvalue())

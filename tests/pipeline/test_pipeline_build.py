@@ -13,7 +13,7 @@ import webdataset as wds
 
 import beam_runner
 from converters.testing import convert
-from model.faces import encode_jpeg, load_face
+from model.tokenizers.faces import encode_jpeg, load_face
 from pipeline import AccountingError, verify_build
 from pipeline.verify import read_manifest_parts
 from schemas import FaceRecord, Filtered, Reject, ShardSample, most_held_out, sample_key

@@ -15,7 +15,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
 from converters.testing import convert
-from model.faces import load_face
+from model.tokenizers.faces import load_face
 from pipeline.dedupe import DedupeByContent
 from pipeline.load import LoadFaces
 from pipeline.read import SplitByType

@@ -18,9 +18,12 @@ from model.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from model.data import CLS_ID, IMAGE_OFFSET, SEP_ID, SequenceBuilder, read_shard, write_fake_shards
-from model.trainer import TrainConfig, configure_optimizer, get_lr, load_config, main, set_option, train
+from model.testing import write_fake_shards
+from model.train.sequences import SequenceBuilder
+from model.train.shards import read_shard
+from model.train.trainer import TrainConfig, configure_optimizer, get_lr, load_config, main, set_option, train
 from model.transformer import Talk2Face, Talk2FaceConfig
+from schemas.vocab import CLS_ID, IMAGE_OFFSET, SEP_ID
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -10,7 +10,7 @@ gradient norm, tokens/s) and ``val_log.csv`` (validation loss per task). Under t
 
     talk2face train --shards out/shards --config tiny --workdir runs/tiny
     talk2face train --shards 'out/shards/train-{000000..000031}.tar' --config paper --set batch_size=16
-    torchrun --nproc_per_node 8 -m model.trainer --shards gs://bucket/shards --config paper --workdir runs/paper
+    torchrun --nproc_per_node 8 -m model.train.trainer --shards gs://bucket/shards --config paper --workdir runs/paper
 """
 
 from __future__ import annotations
@@ -37,15 +37,9 @@ import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel
 
 from model.checkpoint import load_checkpoint, load_model, rng_state, save_checkpoint, set_rng_state
-from model.data import (
-    TASKS,
-    LoaderPosition,
-    SequenceBuilder,
-    ShardDataset,
-    make_loader,
-    parse_tasks,
-    resolve_shards,
-)
+from model.train.loader import LoaderPosition, ShardDataset, make_loader
+from model.train.sequences import TASKS, SequenceBuilder, parse_tasks
+from model.train.shards import resolve_shards
 from model.transformer import IGNORE_INDEX, Talk2Face, Talk2FaceConfig
 
 CHECKPOINT = "checkpoint.pt"

@@ -1,4 +1,4 @@
-"""Tests of the BERT-base-uncased WordPiece text tokenizer (model/text_tokenizer.py)."""
+"""Tests of the BERT-base-uncased WordPiece text tokenizer (model/tokenizers/text.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model import TextTokenizer
-from model import text_tokenizer as tt
+from model.tokenizers import text as tt
 
 
 @lru_cache(maxsize=1)
@@ -91,7 +91,7 @@ def test_decode_inverts_encode_on_normalised_text(words: list[str]) -> None:
 def test_damaged_vocabulary_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assets = tmp_path / "assets"
     assets.mkdir()
-    real = Path(tt.__file__).parent / "assets" / tt.VOCAB_FILE
+    real = Path(tt.__file__).parents[1] / "assets" / tt.VOCAB_FILE
     (assets / tt.VOCAB_FILE).write_bytes(real.read_bytes().replace(b"hello\n", b"hullo\n"))
 
     class FakeResources:

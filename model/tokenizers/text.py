@@ -24,7 +24,6 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
 
 VOCAB_FILE = "bert-base-uncased-vocab.txt"
 VOCAB_MD5 = "64800d5d8528ce344256daf115d4965e"
-VOCAB_SIZE = 30522
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 
 # BERT's clean-up of decoded text (transformers' clean_up_tokenization): no space before
@@ -88,7 +87,7 @@ class TextTokenizer:
         bad = [i for i in kept if not 0 <= i < self.vocab_size]
         if bad:
             raise ValueError(f"ids {bad[:5]} are not text ids (0..{self.vocab_size - 1}); split image ids off "
-                             "first with model.vocab.split_ids")
+                             "first with model.tokenizers.vocab.split_ids")
         text = self._tokenizer.decode(kept, skip_special_tokens=False)
         for dirty, clean in _CLEANUPS:
             text = text.replace(dirty, clean)
@@ -104,3 +103,8 @@ class TextTokenizer:
 
     def __repr__(self) -> str:
         return f"TextTokenizer(bert-base-uncased, vocab_size={self.vocab_size}, digits={self.digits})"
+
+
+def load_text_tokenizer() -> TextTokenizer:
+    """The project's text tokenizer: BERT-uncased WordPiece, digits kept whole (as the released model saw them)."""
+    return TextTokenizer(digits=False)

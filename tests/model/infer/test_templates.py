@@ -7,14 +7,27 @@ import dataclasses
 import json
 import random
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 import torch
 from stubs import StubVQGAN
 
-from model.data import (
+from model.checkpoint import load_talk2face
+from model.infer.cli import main
+from model.infer.clip import rerank_by_clip
+from model.infer.prompts import attributes_prompt, caption_prompt, image_prompt, question_text
+from model.infer.templates import (
+    AGE_VALUES,
+    answer_questions,
+    generate_captions,
+    generate_image_codes,
+    label_values,
+    read_answer,
+)
+from model.sampling import SamplingConfig
+from model.testing import write_fake_shards
+from model.train.sequences import (
     ATTRIBUTES_TO_FACE,
     CAPTION_TO_FACE,
     FACE_TO_ATTRIBUTES,
@@ -22,27 +35,9 @@ from model.data import (
     Pair,
     SequenceBuilder,
     collate,
-    read_shard,
     sample_pairs,
-    write_fake_shards,
 )
-from model.generate import (
-    AGE_VALUES,
-    answer_questions,
-    attributes_prompt,
-    caption_prompt,
-    demo_templates,
-    generate_captions,
-    generate_image_codes,
-    image_prompt,
-    label_values,
-    load_talk2face,
-    main,
-    question_text,
-    read_answer,
-    rerank_by_clip,
-)
-from model.sampling import SamplingConfig
+from model.train.shards import read_shard
 from model.transformer import Talk2Face, Talk2FaceConfig
 from schemas.sample import ShardSample
 from schemas.text import normalize_caption
@@ -98,6 +93,25 @@ def test_questions_are_normalised_and_checked() -> None:
 
 
 # --- label vocabularies and answers ---------------------------------------------------------------
+
+
+def test_a_new_converter_is_known_to_constrained_decoding() -> None:
+    """Declaring the labels beside a converter's other class attributes is all constrained decoding needs."""
+    from converters.base import Converter, registry
+
+    class Toy(Converter):
+        key = "toy_dataset"
+        text_kind = "attributes"
+        prefix = "toy"
+        label_values = {"mood": ("calm", "wild")}
+        integer_keys = frozenset({"weight"})
+
+    try:
+        assert label_values("toy", "mood") == ("calm", "wild") and label_values("toy", "weight") is AGE_VALUES
+        assert read_answer("toy weight:", "61 ;", label_values("toy", "weight")).value == 61
+        assert read_answer("toy mood:", "sleepy ;", label_values("toy", "mood")).value is None
+    finally:
+        del registry()[Toy.key]
 
 
 def test_label_values_come_from_the_converters() -> None:
@@ -216,9 +230,9 @@ def training_batch(samples: list[ShardSample], rng: random.Random, to_face: bool
 
 @pytest.fixture(scope="module")
 def overfit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[ShardSample]]:
-    """A tiny model trained to memorise two faces (fake shards of model/data.py), saved as our checkpoint."""
+    """A tiny model trained to memorise two faces (fake shards of model/train/loader.py), saved as our checkpoint."""
     from model.checkpoint import save_checkpoint
-    from model.trainer import TrainConfig, configure_optimizer, token_loss
+    from model.train.trainer import TrainConfig, configure_optimizer, token_loss
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -277,16 +291,16 @@ def test_command_line_runs_every_template(
     overfit: tuple[Path, Path, list[ShardSample]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import model.generate as generate
+    import model.infer.cli as generate_cli
 
-    monkeypatch.setattr(generate, "load_image_tokenizer", lambda *a, **k: StubVQGAN())
+    monkeypatch.setattr(generate_cli, "load_image_tokenizer", lambda *a, **k: StubVQGAN())
     ckpt, _, samples = overfit
     caption = captions_of(samples)[0]
     assert main(["--checkpoint", str(ckpt), "--to", "image", "--text", caption, "--n", "2", "--temperature", "0",
                  "--out", str(tmp_path / "faces"), "--device", "cpu"]) == 0
     pngs = sorted((tmp_path / "faces").glob("*.png"))
     assert [p.name for p in pngs] == ["text000_sample00.png", "text000_sample01.png"]
-    face = generate.load_faces([pngs[0]])
+    face = generate_cli.load_faces([pngs[0]])
     assert (StubVQGAN().encode(face)[0] == samples[0].tokens).mean() >= 0.95
     capsys.readouterr()
     assert main(["--checkpoint", str(ckpt), "--to", "caption", "--image", str(pngs[0]), "--device", "cpu", "--json"]) == 0
@@ -300,7 +314,7 @@ def test_command_line_runs_every_template(
 
 
 def test_evaluation_of_the_overfit_model_is_perfect(overfit: tuple[Path, Path, list[ShardSample]]) -> None:
-    from model.evaluate import evaluate
+    from model.evaluate.benchmarks import evaluate
 
     model = load_talk2face(overfit[0])
     age = evaluate(model, overfit[1], "age", dataset="fake", split="train", constrain=False)
@@ -310,9 +324,12 @@ def test_evaluation_of_the_overfit_model_is_perfect(overfit: tuple[Path, Path, l
     assert cap.metrics["bleu4"] == pytest.approx(100.0) and cap.metrics["rouge_l"] == pytest.approx(100.0)
 
 
-def test_demo_runs_each_template_once(overfit: tuple[Path, Path, list[ShardSample]], tmp_path: Path) -> None:
-    written: dict[str, Any] = demo_templates(overfit[0], StubVQGAN(), tmp_path / "demo",
-                                             text=captions_of(overfit[2])[1], questions=("fake age:", "celeba smiling:"))
+def test_the_demo_runs_each_template_once(overfit: tuple[Path, Path, list[ShardSample]], tmp_path: Path) -> None:
+    """pipeline/demo.py's `demo_templates` (the demo's only caller of every template) on the overfit model."""
+    from pipeline.demo import demo_templates
+
+    written = demo_templates(overfit[0], StubVQGAN(), tmp_path / "demo",
+                             text=captions_of(overfit[2])[1], questions=("fake age:", "celeba smiling:"))
     assert (tmp_path / "demo" / "face.png").is_file()
     assert (tmp_path / "demo" / "caption.txt").read_text().strip() == written["caption"]
     labels = json.loads((tmp_path / "demo" / "labels.json").read_text())

@@ -1,4 +1,4 @@
-"""Tests of the unified text + image vocabulary (model/vocab.py)."""
+"""Tests of the unified text + image vocabulary (model/tokenizers/vocab.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model import TextTokenizer, Vocabulary
-from model import vocab as V
+from model.tokenizers import vocab as V
 
 
 def test_layout_of_the_vocabulary() -> None:
@@ -77,3 +77,17 @@ def test_codes_survive_the_unified_vocabulary(codes: list[int]) -> None:
     ids = V.image_ids(np.array(codes, dtype=np.int64)).tolist()
     text, back = V.split_ids([*ids, V.SEP_ID])
     assert text == [] and back.tolist() == codes
+
+
+def test_vocabulary_ids_are_defined_once_in_schemas() -> None:
+    """The sampler's, the transformer's and the vocabulary's numbers are schemas.vocab's, not copies."""
+    from model import sampling
+    from model.transformer import Talk2FaceConfig
+    from schemas import vocab as ids
+
+    assert Talk2FaceConfig().vocab_size == ids.VOCAB_SIZE
+    assert sampling.ImageConstraint().codes == ids.IMAGE_CODEBOOK_SIZE
+    assert sampling.ImageConstraint().length == ids.IMAGE_TOKENS
+    assert sampling.ImageConstraint().offset == ids.IMAGE_OFFSET
+    assert sampling.TextConstraint().text_vocab == ids.TEXT_VOCAB_SIZE
+    assert (sampling.SEP_ID, sampling.PAD_ID, V.SEP_ID, V.CLS_ID) == (ids.SEP_ID, ids.PAD_ID, ids.SEP_ID, ids.CLS_ID)

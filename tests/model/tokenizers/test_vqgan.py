@@ -1,4 +1,4 @@
-"""Tests of the VQGAN image tokenizer (model/image_tokenizer.py) against taming-transformers' own modules.
+"""Tests of the VQGAN image tokenizer (model/tokenizers/vqgan.py) against taming-transformers' own modules.
 
 The reference codes are computed the way taming's VQModel.encode composes its modules
 (encoder -> quant_conv -> VectorQuantizer2 -> indices), one image at a time under torch.no_grad,
@@ -21,9 +21,9 @@ from taming.modules.diffusionmodules.model import Decoder, Encoder
 from taming.modules.vqvae.quantize import VectorQuantizer2
 
 from model import ImageTokenizer
-from model import image_tokenizer as it
+from model.tokenizers import vqgan as it
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def faces(n: int, seed: int = 0) -> np.ndarray:

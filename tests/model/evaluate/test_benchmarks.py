@@ -13,18 +13,18 @@ import pytest
 import torch
 from stubs import StubVQGAN
 
-from model.evaluate import (
+from model.evaluate.benchmarks import evaluate
+from model.evaluate.cli import main
+from model.evaluate.inception import load_feature_extractor
+from model.evaluate.metrics import (
     accuracy,
     age_mae,
     basic_tokenize,
     caption_metrics,
-    evaluate,
     fid_from_features,
     frechet_distance,
     inception_score,
     java_available,
-    load_feature_extractor,
-    main,
     ptb_tokenize,
     rouge_score_l,
     sacrebleu_score,
@@ -221,7 +221,7 @@ def test_feature_extractors_from_torchscript_and_from_a_state_dict(tmp_path: Pat
 def fake_eval(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Test shards of the fake datasets and a checkpoint of an untrained tiny model."""
     from model.checkpoint import save_checkpoint
-    from model.data import write_fake_shards
+    from model.testing import write_fake_shards
     from model.transformer import Talk2Face, Talk2FaceConfig
 
     root = tmp_path_factory.mktemp("eval")
@@ -233,7 +233,7 @@ def fake_eval(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_evaluate_analysis_scores_what_it_predicts(fake_eval: tuple[Path, Path]) -> None:
-    from model.generate import load_talk2face
+    from model.checkpoint import load_talk2face
 
     shards, ckpt = fake_eval
     model = load_talk2face(ckpt)
@@ -253,8 +253,8 @@ def test_evaluate_analysis_scores_what_it_predicts(fake_eval: tuple[Path, Path])
 
 
 def test_evaluate_captions_and_synthesis(fake_eval: tuple[Path, Path], tmp_path: Path) -> None:
-    from model.evaluate import TorchFeatureExtractor
-    from model.generate import load_talk2face
+    from model.checkpoint import load_talk2face
+    from model.evaluate.inception import TorchFeatureExtractor
 
     shards, ckpt = fake_eval
     model = load_talk2face(ckpt)

@@ -215,14 +215,8 @@ def test_cached_batched_sampling_equals_uncached_one_by_one_sampling() -> None:
     """Prompts of different lengths (some opening segment 2), several samples each: same tokens either way."""
     import numpy as np
 
-    from model.generate import (
-        attributes_prompt,
-        cached_decoding,
-        cached_image_decoding,
-        image_prompt,
-        recompute_decoding,
-        run_prompts,
-    )
+    from model.infer.decoding import cached_decoding, cached_image_decoding, recompute_decoding, run_prompts
+    from model.infer.prompts import attributes_prompt, image_prompt
     from model.transformer import Talk2Face, Talk2FaceConfig
 
     torch.manual_seed(0)

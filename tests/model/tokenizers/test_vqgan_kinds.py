@@ -25,7 +25,7 @@ from taming.modules.diffusionmodules.model import Decoder, Encoder
 from taming.modules.vqvae.quantize import GumbelQuantize, VectorQuantizer2
 
 from model import ImageTokenizer
-from model import image_tokenizer as it
+from model.tokenizers import vqgan as it
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -245,7 +245,7 @@ def test_transformer_log_loads_its_first_stage(kind: str, tmp_path: Path, caplog
     config = it.TINY_F16 if kind == "vqgan" else it.TINY_GUMBEL_F8
     modules = taming_modules(config, seed=11)
     yaml_path, ckpt = write_transformer_log(tmp_path / "2021-04-23T18-19-01_ffhq_transformer", modules, config)
-    with caplog.at_level(logging.INFO, logger="model.image_tokenizer"):
+    with caplog.at_level(logging.INFO, logger="model.tokenizers.vqgan"):
         tok = ImageTokenizer.from_taming(yaml_path, ckpt, device="cpu")
     assert "ckpt_path" in caplog.text and "ignored" in caplog.text
     assert tok.kind == kind and tok.num_tokens == config.num_tokens
@@ -283,7 +283,7 @@ def test_real_ffhq_transformer_project_yaml_parses(tmp_path: Path) -> None:
 
 
 def test_kind_fingerprint_and_presets(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="model.image_tokenizer"):
+    with caplog.at_level(logging.WARNING, logger="model.tokenizers.vqgan"):
         gumbel = ImageTokenizer.preset("tiny-gumbel-f8-random", device="cpu")
     assert "RANDOM weights" in caplog.text
     vq = ImageTokenizer.preset("tiny-random", device="cpu")

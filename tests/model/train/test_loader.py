@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 from collections import Counter
 from pathlib import Path
@@ -10,28 +11,24 @@ import numpy as np
 import pytest
 import torch
 
-from model.data import (
+from model.testing import write_fake_shards
+from model.train.loader import LoaderPosition, PairStream, ShardDataset, make_loader
+from model.train.sequences import (
     ATTRIBUTES_TO_FACE,
     CAPTION_TO_FACE,
-    CLS_ID,
     FACE_TO_ATTRIBUTES,
     FACE_TO_CAPTION,
-    IMAGE_OFFSET,
     PROMPTS,
-    SEP_ID,
-    LoaderPosition,
     Pair,
-    PairStream,
     SequenceBuilder,
-    ShardDataset,
     collate,
-    make_loader,
     parse_tasks,
-    read_shard,
-    resolve_shards,
-    write_fake_shards,
 )
+from model.train.shards import read_shard, resolve_shards
 from model.transformer import IGNORE_INDEX
+from schemas.sample import ShardSample
+from schemas.shard import iter_samples, tar_bytes
+from schemas.vocab import CLS_ID, IMAGE_OFFSET, SEP_ID
 
 CODES = np.arange(256, dtype=np.uint16) * 3
 LONG_ATTRIBUTES = "celeba " + " ".join(f"attribute {i}: {'true' if i % 2 else 'false'};" for i in range(40))
@@ -146,13 +143,26 @@ def test_resolve_shards(corpus: list[str]) -> None:
 
 
 def test_read_shard_names_the_shard_of_a_bad_sample(tmp_path: Path) -> None:
-    from webdataset import TarWriter
-
     path = tmp_path / "train-000000.tar"
-    with TarWriter(str(path)) as w:
-        w.write({"__key__": "a" * 32, "json": b"{}", "tokens.npy": b"not npy"})
-    with pytest.raises(ValueError, match=f"{path}.*rebuild this shard"):
+    path.write_bytes(tar_bytes([{"__key__": "a" * 32, "json": b"{}", "tokens.npy": b"not npy"}]))
+    with pytest.raises(ValueError, match=f"{path}: sample a{{32}}.*rebuild this shard"):
         list(read_shard(str(path)))
+
+
+def test_read_shard_names_the_shard_and_member_of_a_truncated_tar(corpus: list[str], tmp_path: Path) -> None:
+    data = Path(corpus[0]).read_bytes()
+    path = tmp_path / "train-000000.tar"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=f"{path}: .*member .*truncated.*rebuild this shard"):
+        list(read_shard(str(path)))
+
+
+def test_fake_shards_are_written_as_builds_write_them(corpus: list[str], tmp_path: Path) -> None:
+    again = write_fake_shards(tmp_path, n_faces=23, per_shard=4)
+    assert [Path(p).name for p in again] == [Path(p).name for p in corpus]
+    assert all(Path(a).read_bytes() == Path(b).read_bytes() for a, b in zip(again, corpus))
+    samples = [ShardSample.from_wds(f) for f in iter_samples(io.BytesIO(Path(corpus[0]).read_bytes()))]
+    assert Path(corpus[0]).read_bytes() == tar_bytes(s.to_wds() for s in samples)
 
 
 @pytest.mark.parametrize("world,workers", [(1, 1), (2, 1), (2, 2), (3, 3)])  # 6 shards: by shard, then by face

@@ -5,7 +5,7 @@
 
 Prompts are plain words (`to image`, `to caption`, `to attributes`), tokenised as text. A
 sequence is `[CLS] prompt [SEP] prefix [SEP] target [SEP]` (DESIGN.md 3.6); `split_ids` turns a
-generated target back into text ids and image codes.
+generated target back into text ids and image codes. The id numbers are defined in schemas/vocab.py.
 """
 
 from __future__ import annotations
@@ -15,16 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from model.text_tokenizer import TextTokenizer
-
-TEXT_VOCAB_SIZE = 30522  # BERT-base-uncased
-IMAGE_CODEBOOK_SIZE = 1024  # FFHQ f=16 VQGAN
-IMAGE_OFFSET = TEXT_VOCAB_SIZE  # image id = IMAGE_OFFSET + code
-VOCAB_SIZE = TEXT_VOCAB_SIZE + IMAGE_CODEBOOK_SIZE  # 31,546
-IMAGE_TOKENS = 256  # codes per 256x256 face (16x16 grid)
-
-PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = 0, 100, 101, 102, 103
-SPECIAL_IDS = frozenset((PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID))
+from model.tokenizers.text import TextTokenizer
+from schemas.vocab import (
+    CLS_ID,
+    IMAGE_CODEBOOK_SIZE,
+    IMAGE_OFFSET,
+    MASK_ID,
+    PAD_ID,
+    SEP_ID,
+    TEXT_VOCAB_SIZE,
+    UNK_ID,
+    VOCAB_SIZE,
+)
 
 PROMPTS = ("to image", "to caption", "to attributes")
 PROMPT_IDS: dict[str, tuple[int, ...]] = {  # BERT uncased WordPiece of each prompt

@@ -851,5 +851,5 @@ class ImageTokenizer:
             raise ValueError(f"codes must be integers (uint16), got dtype {array.dtype}")
         if array.size and (array.min() < 0 or array.max() >= self.codebook_size):
             raise ValueError(f"codes must lie in [0, {self.codebook_size}), got [{array.min()}, {array.max()}]; "
-                             "image token ids of the unified vocabulary convert with model.vocab.codes_from_ids")
+                             "image token ids of the unified vocabulary convert with model.tokenizers.vocab.codes_from_ids")
         return array

@@ -1,4 +1,4 @@
-"""model.faces: every image mode to upright RGB, the face crop of LABELS.md, and every bad file as a reason."""
+"""model.tokenizers.faces: every image mode to upright RGB, the face crop of LABELS.md, and every bad file as a reason."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.faces import (
+from model.tokenizers.faces import (
     FACE_SIZE,
     FaceError,
     decode_face,
