@@ -15,6 +15,9 @@ holding other objects or code payloads) and asserts that the converter
 ``make test`` runs ``FUZZ_EXAMPLES`` (default 30) derandomized examples per converter. The long run::
 
     FUZZ_EXAMPLES=2000 PYTHONPATH=. .venv/bin/python -m pytest tests/converters/test_fuzz.py -n 0 -q
+
+``FUZZ_SHRINK=0`` skips shrinking a failing example (faster, a larger counterexample). ``.mat`` files are
+not byte-flipped: scipy's C reader segfaults on a flipped size field, which no converter can catch.
 """
 
 from __future__ import annotations
