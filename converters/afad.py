@@ -14,9 +14,10 @@ Decisions, since the list and the tree can disagree:
 * a list line whose file is not on disk is rejected ``image missing``;
 * an image on disk that the list does not name is ignored: the list defines the dataset, and the
   tree holds strays the authors never listed (``Thumbs.db`` in every folder, which is never a record);
-* a list line naming something other than a ``.jpg``/``.jpeg``/``.png`` file, or not shaped
-  ``<age>/<gender>/<file>``, or with a non-numeric age is malformed; a gender folder other than
-  111/112 is an unknown label; a path listed twice is rejected the second time.
+* a list line not shaped ``<age>/<gender>/<file>``, or with a non-numeric age is malformed; one
+  naming something other than a ``.jpg``/``.jpeg``/``.png`` file (the real list names 14 ``Thumbs.db``,
+  ``./20/111/Thumbs.db``) is rejected ``not an image``; a gender folder other than 111/112 is an
+  unknown label; a path listed twice is rejected the second time.
 
 Accepted variants: lines with or without ``./``, backslashes, CRLF; the extra top folder ``AFAD-Full/``
 that the tarball unpacks to.
@@ -69,15 +70,19 @@ class AFAD(Converter):
                 rel = rel[2:]
             source_path = f"{path_base}/{rel}"
             parts = rel.split("/")
-            if len(parts) != 3 or not parts[0].isdigit() or not parts[2].lower().endswith(IMAGE_EXTENSIONS):
-                yield self.reject(rel or f"{LIST_FILE} line {number}", source_path, Reasons.MALFORMED,
-                                  f"{LIST_FILE} line {number}: expected './<age>/<111|112>/<id>-<n>.jpg': {line[:120]!r}")
-                continue
-            if rel in seen:
+            if rel in seen:  # checked first, so two equal bad lines get two ids
                 yield self.reject(f"{rel} (line {number})", source_path, Reasons.MALFORMED,
                                   f"{LIST_FILE} line {number}: {rel} repeats line {seen[rel]}")
                 continue
             seen[rel] = number
+            if len(parts) != 3 or not parts[0].isdigit() or not parts[2]:
+                yield self.reject(rel or f"{LIST_FILE} line {number}", source_path, Reasons.MALFORMED,
+                                  f"{LIST_FILE} line {number}: expected './<age>/<111|112>/<id>-<n>.jpg': {line[:120]!r}")
+                continue
+            if not parts[2].lower().endswith(IMAGE_EXTENSIONS):  # the real list names 14 Thumbs.db files
+                yield self.reject(rel, source_path, Reasons.NOT_AN_IMAGE,
+                                  f"{LIST_FILE} line {number}: {parts[2]!r} is not a {'/'.join(IMAGE_EXTENSIONS)} file")
+                continue
             age, gender, name = parts
             if gender not in GENDERS:
                 yield self.reject(rel, source_path, Reasons.UNKNOWN_LABEL, f"{LIST_FILE} line {number}: gender folder {gender!r} is not 111 or 112")

@@ -89,7 +89,7 @@ class AffectNet(Converter):
                 if number == 1 and fields[0].strip() == HEADER[0]:
                     continue
                 if len(fields) != len(HEADER):
-                    yield self._malformed(rel, number, line, path_base, f"expected {len(HEADER)} columns, got {len(fields)}")
+                    yield self._malformed(rel, number, line, path_base, f"expected {len(HEADER)} columns, got {len(fields)}", seen)
                     continue
                 path = fields[0].strip()
                 source_path = f"{path_base}/{path}"
@@ -98,7 +98,7 @@ class AffectNet(Converter):
                     expression = int(fields[6])
                     raw_valence, raw_arousal = float(fields[7]), float(fields[8])
                 except ValueError as err:
-                    yield self._malformed(rel, number, line, path_base, f"non-numeric field ({err})")
+                    yield self._malformed(rel, number, line, path_base, f"non-numeric field ({err})", seen)
                     continue
                 if path in seen:
                     yield self.reject(f"{path} ({rel} line {number})", source_path, Reasons.MALFORMED,
@@ -128,6 +128,9 @@ class AffectNet(Converter):
                 yield FaceRecord(self.key, path, f"{url_base}/{path}", source_path, split, labels,
                                  (attribute_text(name, valence, arousal),), Box.from_xywh(x, y, w, h))
 
-    def _malformed(self, rel: str, number: int, line: str, path_base: str, what: str) -> Outcome:
+    def _malformed(self, rel: str, number: int, line: str, path_base: str, what: str, seen: dict[str, str]) -> Outcome:
+        """The reject of a line that does not parse; its path counts as listed, so a repeat gets its own id."""
         path = line.split(",", 1)[0].strip() or f"{rel} line {number}"
-        return self.reject(path, f"{path_base}/{path}", Reasons.MALFORMED, f"{rel} line {number}: {what}: {line[:120]!r}")
+        source_id = f"{path} ({rel} line {number})" if path in seen else path
+        seen.setdefault(path, f"{rel} line {number}")
+        return self.reject(source_id, f"{path_base}/{path}", Reasons.MALFORMED, f"{rel} line {number}: {what}: {line[:120]!r}")

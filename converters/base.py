@@ -89,8 +89,13 @@ class DatasetRoot:
             ) from err
 
     def lines(self, rel: str, errors: str = "strict") -> Iterator[tuple[int, str]]:
-        """Yield ``(line number, line)`` with CRLF/LF and trailing white space removed; blank lines skipped."""
-        for number, line in enumerate(self.read_text(rel, errors=errors).splitlines(), start=1):
+        """Yield ``(line number, line)`` with CRLF/LF and trailing white space removed; blank lines skipped.
+
+        Lines end at ``\n``, ``\r\n`` or ``\r`` only (as text-mode ``open`` reads them), not at the other
+        characters `str.splitlines` splits on (U+2028, U+0085, ``\x1c``, ...), which may sit in a field.
+        """
+        text = self.read_text(rel, errors=errors).replace("\r\n", "\n").replace("\r", "\n")
+        for number, line in enumerate(text.split("\n"), start=1):
             line = line.rstrip()
             if line:
                 yield number, line

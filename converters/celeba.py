@@ -14,6 +14,7 @@ are right-aligned ``1`` / ``-1`` (so always split on white space)::
     000007.jpg 1 -1  1  1 -1 -1  1  1  1 -1 -1 -1  1 -1 -1 -1 -1 -1 -1 -1  1 -1 ...
 
 ``Male`` becomes ``gender: male|female`` first; the other 39 follow in header order as booleans.
+An image named on two rows is rejected the second time (malformed).
 """
 
 from __future__ import annotations
@@ -55,9 +56,15 @@ class CelebA(Converter):
         images = next((f for f in folders if root.isdir(f)), folders[0])
         on_disk = root.listing(images)
         partition = dict(self._partition(root, part_file))
+        seen: dict[str, int] = {}
         for number, fields in self._rows(root, attr_file):
             name = fields[0]
             source_path = root.source_path(f"{images}/{name}")
+            if name in seen:  # a repeated row would give two records of one id
+                yield self.reject(f"{name} (line {number})", source_path, Reasons.MALFORMED,
+                                  f"{attr_file} line {number}: {name} repeats line {seen[name]}")
+                continue
+            seen[name] = number
             if len(fields) != 1 + len(ATTRIBUTES):
                 yield self.malformed(root, attr_file, number, " ".join(fields), f"expected 41 fields, got {len(fields)}")
                 continue

@@ -23,6 +23,7 @@ Accepted variants and quirks:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from converters.base import Converter, DatasetRoot, Outcome
@@ -83,6 +84,10 @@ class ExpW(Converter):
                 label = int(fields[7])
             except ValueError as err:
                 yield self.reject(source_id, source_path, Reasons.MALFORMED, f"{rel} line {number}: non-numeric field ({err}): {line[:120]!r}")
+                continue
+            if not all(math.isfinite(v) for v in (top, left, right, bottom, confidence)):
+                yield self.reject(source_id, source_path, Reasons.MALFORMED, f"{rel} line {number}: a box or confidence "
+                                  f"that is not a finite number (NaN, inf): {line[:120]!r}")
                 continue
             if not 0 <= label < len(EXPRESSIONS):
                 yield self.reject(source_id, source_path, Reasons.UNKNOWN_LABEL, f"{rel} line {number}: expression_label {label} is not 0..6")

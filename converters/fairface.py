@@ -8,17 +8,18 @@ inside the unzipped ``fairface-img-margin025-trainval/`` (or margin125) folder::
 
 Excel-mangled copies are repaired: ``9-Mar``/``03-Sep``/``3-Sep``/``Sep-03``/``Mar-09`` -> ``3-9`` and
 ``Oct-19``/``19-Oct`` -> ``10-19`` (FORMATS.md section 9). Paths with an extra prefix
-(``fairface/val/1.jpg``) are matched on their split folder and file name.
+(``fairface/val/1.jpg``) are matched on their split folder and file name. Each line is one row (a
+stray ``"`` does not join the lines after it); a path listed twice is rejected the second time; a
+header other than ``file,age,gender,race,...`` is a ConverterError.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import posixpath
 from collections.abc import Iterator
 
-from converters.base import Converter, DatasetRoot, Outcome
+from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from schemas import Reasons, attribute_record, canonical
 
 AGES = ("0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70")
@@ -50,24 +51,33 @@ class FairFace(Converter):
         folder = next((f for f in IMAGE_FOLDERS if root.isdir(posixpath.join(f, "train") if f else "train")
                        or root.isdir(posixpath.join(f, "val") if f else "val")), "")
         on_disk = root.listing(folder)
+        seen: dict[str, str] = {}
         for split, rel in LABEL_FILES.items():
             if not root.exists(rel):
                 continue
-            rows = csv.reader(io.StringIO(root.read_text(rel)))
-            header = next(rows, None)
+            lines = root.lines(rel)
+            first = next(lines, None)
+            header = next(csv.reader([first[1]])) if first is not None else None
             if header is None or [h.strip().lower() for h in header[:4]] != ["file", "age", "gender", "race"]:
-                raise ValueError(f"{root.source_path(rel)}: header {header} is not 'file,age,gender,race,...'")
-            for number, fields in enumerate(rows, start=2):
+                raise ConverterError(f"{root.source_path(rel)}: header {header} is not 'file,age,gender,race,...'")
+            for number, line in lines:  # one row per line: a stray quote cannot swallow the lines after it
+                fields = next(csv.reader([line]))
                 if not any(f.strip() for f in fields):
                     continue
-                if len(fields) < 4:
-                    yield self.malformed(root, rel, number, ",".join(fields), f"expected 5 columns, got {len(fields)}")
+                if len(fields) < 4 or not fields[0].strip():
+                    yield self.malformed(root, rel, number, line, f"expected 5 columns, got {len(fields)}, the first a path",
+                                         source_id=f"{rel} line {number}")
                     continue
                 path, age, gender, race = (f.strip() for f in fields[:4])
                 parts = path.replace("\\", "/").split("/")
                 image = "/".join(parts[-2:])  # <split dir>/<n>.jpg, whatever prefix the copy added
                 rel_image = posixpath.join(folder, image) if folder else image
                 source_path = root.source_path(rel_image)
+                if image in seen:
+                    yield self.reject(f"{image} ({rel} line {number})", source_path, Reasons.MALFORMED,
+                                      f"{rel} line {number}: {image} repeats {seen[image]}")
+                    continue
+                seen[image] = f"{rel} line {number}"
                 age = repair_age(age)
                 bad = [f"{name} {value!r}" for name, value, known in
                        (("age", age, AGES), ("gender", gender, GENDERS), ("race", race, RACES)) if value not in known]

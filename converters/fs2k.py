@@ -15,8 +15,8 @@ Accepted variants and quirks:
   never used in the text.
 * ``earring`` and ``smile`` are inverted (0 = with earring / smiling); ``hair`` 0 = with hair;
   ``frontal_face`` 0 = within 30 degrees of frontal.
-* A colour that is ``NaN`` (the JSON ``NaN`` literal, which Python's parser reads), ``null`` or ``[]``
-  drops that key only; any other shape is a malformed entry (reject).
+* A colour that is ``NaN`` (the JSON ``NaN`` literal, which Python's parser reads, or the string
+  ``"nan"``), ``null``, ``""`` or ``[]`` drops that key only; any other shape is a malformed entry (reject).
 * A colour is the nearest of webcolors' 147 CSS3 names (Euclidean in RGB) split into words
   (``rosybrown`` -> ``rosy brown``). Names that share one RGB value resolve as webcolors'
   ``rgb_to_name`` does: ``gray`` over ``grey`` (and ``cyan`` over ``aqua``, ``magenta`` over ``fuchsia``).
@@ -128,6 +128,8 @@ class _BadEntry(ValueError):
 def _rgb(value: Any) -> tuple[float, float, float] | None:
     """A colour field as an RGB triple, or None when the annotation has no colour (NaN, null, ``[]``)."""
     if value is None or value == [] or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str) and value.strip().lower() in ("nan", ""):  # a copy that wrote NaN as a string
         return None
     if not isinstance(value, list) or len(value) != 3:
         raise _BadEntry(Reasons.MALFORMED, f"colour {value!r} is not [R, G, B]")

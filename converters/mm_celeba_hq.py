@@ -9,8 +9,9 @@ or more than 10 keeps the lines it has)::
 
     She wears heavy makeup. She has mouth slightly open. She is smiling, and attractive.
 
-The pickles are read without executing pickle code: `read_name_list` refuses every global (so no
-class, function or ``__reduce__`` payload can run) and accepts only a list or tuple of strings (bytes
+The pickles are read without executing pickle code: `read_name_list` refuses every global but
+``_codecs.encode`` (how protocols 0-2 write bytes; replaced by a str-to-bytes function that does
+only that), so no class, function or ``__reduce__`` payload can run, and accepts only a list or tuple of strings (bytes
 from Python 2 pickles are decoded as UTF-8), like ``['12345', '678']``; anything else raises
 ConverterError naming the file. An index in both lists goes to test (the more held-out split).
 
@@ -25,6 +26,7 @@ import codecs
 import io
 import pickle
 import posixpath
+import unicodedata
 from collections.abc import Iterator
 
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome
@@ -37,10 +39,19 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 MARKERS = (*CAPTION_FOLDERS[:2], *SPLIT_FILES.values(), *IMAGE_FOLDERS)
 
 
+def _latin1_bytes(text: object, encoding: object = "latin1") -> bytes:
+    """``_codecs.encode`` as a protocol 0-2 pickle of bytes calls it, and nothing else: str to bytes."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"refused _codecs.encode({type(text).__name__}, {encoding!r})")
+    return text.encode("latin1")
+
+
 class _NoGlobals(pickle.Unpickler):
     """An unpickler that can build lists, tuples, strings and numbers, and nothing that needs a global."""
 
     def find_class(self, module: str, name: str) -> object:
+        if (module, name) == ("_codecs", "encode"):  # how protocols 0-2 write bytes: encode(str, "latin1")
+            return _latin1_bytes
         raise pickle.UnpicklingError(
             f"refused to load the global {module}.{name}: only a plain list of file names is accepted"
         )
@@ -74,12 +85,17 @@ def read_name_list(root: DatasetRoot, rel: str) -> list[str]:
     return names
 
 
+def _decimal(digits: str) -> str:
+    """A decimal string without leading zeros, as ``str(int(digits))`` but for any length (int() refuses 4300+)."""
+    return "".join(str(unicodedata.decimal(c)) for c in digits).lstrip("0") or "0"
+
+
 def index_of(name: str) -> str:
     """The image index a name refers to: ``'00012'``, ``'image/12.jpg'`` and ``'12'`` all give ``'12'``."""
     if name.isdecimal():
-        return str(int(name))
+        return _decimal(name)
     stem = posixpath.splitext(posixpath.basename(name.strip().replace("\\", "/")))[0]
-    return str(int(stem)) if stem.isdecimal() else stem
+    return _decimal(stem) if stem.isdecimal() else stem
 
 
 def image_index(root: DatasetRoot) -> tuple[str, dict[str, str]]:

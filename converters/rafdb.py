@@ -62,13 +62,16 @@ class RafDB(Converter):
         rows: list[tuple[int, str, int | None]] = []  # (line number, name or the line, label or None)
         for number, line in root.lines(rel):
             fields = line.strip().rsplit(None, 1)
-            good = len(fields) == 2 and fields[1].lstrip("-").isdigit()
+            good = len(fields) == 2 and fields[1].lstrip("-").isdigit() and len(fields[1]) < 20  # int() refuses 4300+ digits
             rows.append((number, fields[0], int(fields[1])) if good else (number, line, None))
         compound = is_compound_list([(name, label) for _, name, label in rows if label is not None])
         seen: dict[str, int] = {}
         for number, name, label in rows:
-            if label is None:
-                yield self.malformed(root, rel, number, name, "expected '<image name> <label>'")
+            if label is None:  # its first field counts as listed, so a later line of that name has its own id
+                first = name.split()[0]
+                sid = f"{first} ({rel} line {number})" if first in seen else first
+                seen.setdefault(first, number)
+                yield self.malformed(root, rel, number, name, "expected '<image name> <label>'", source_id=sid)
                 continue
             aligned = aligned_name(name)
             image, source_path = f"{IMAGE_FOLDER}/{aligned}", f"{path_base}/{aligned}"

@@ -170,6 +170,7 @@ class Reasons:
 
     IMAGE_MISSING = "image missing"
     IMAGE_UNREADABLE = "unreadable image"
+    NOT_AN_IMAGE = "not an image"  # an entry that names a file of another kind (AFAD's listed Thumbs.db)
     IMAGE_TOO_SMALL = "image too small"
     IMAGE_TOO_LARGE = "image too large"
     BAD_BOX = "bad face box"

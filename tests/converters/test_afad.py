@@ -61,7 +61,7 @@ def test_list_lines_that_fail(made):
     assert out["31/112/200002-0.jpg"].reason == "image missing"  # listed, file missing: rejected
 
 
-def test_a_listed_thumbs_db_is_malformed_not_a_record(tmp_path):
+def test_a_listed_thumbs_db_is_not_an_image_not_a_record(tmp_path):
     from converters.fakes import fake_face, save_image, write_text
 
     folder = tmp_path / "afad"
@@ -71,3 +71,4 @@ def test_a_listed_thumbs_db_is_malformed_not_a_record(tmp_path):
     out = convert("afad", tmp_path)
     assert [type(o).__name__ for o in out] == ["FaceRecord", "Reject", "Reject"]
     assert isinstance(out[0], FaceRecord) and out[0].labels == {"age": 20, "gender": "male"}
+    assert [o.reason for o in out[1:]] == ["not an image", "malformed line"]
