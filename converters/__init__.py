@@ -16,7 +16,7 @@ from typing import Any
 
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome, registry
 
-_NOT_CONVERTERS = {"base", "testing", "fakes", "cli", "__main__"}
+_NOT_CONVERTERS = {"base", "testing", "fakes", "fakeroot", "cli", "__main__"}
 _loaded = False
 
 
