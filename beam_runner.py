@@ -46,8 +46,9 @@ def parser() -> argparse.ArgumentParser:
     vq = p.add_argument_group("tokenizer (one of)")
     vq.add_argument("--vqgan-config", help="taming project.yaml of the FFHQ f=16 VQGAN")
     vq.add_argument("--vqgan-checkpoint", help="taming last.ckpt beside that project.yaml")
-    vq.add_argument("--vqgan-preset", choices=("tiny-random", "ffhq-random"),
-                    help="seeded RANDOM weights, for trials and benchmarks (codes mean nothing)")
+    vq.add_argument("--vqgan-preset", choices=("tiny-random", "ffhq-random", "palette"),
+                    help="seeded RANDOM weights, for trials and benchmarks (codes mean nothing); "
+                         "palette: NOT A VQGAN, 16x16 patch colours, fast, for pipeline trials")
     vq.add_argument("--vqgan-device", help="torch device for encoding (default: cuda when present)")
     vq.add_argument("--vqgan-batch-size", type=int, help="faces per encode call (default 32 on CUDA, 8 on CPU)")
     vq.add_argument("--vqgan-threads", type=int,

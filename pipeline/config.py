@@ -71,6 +71,10 @@ class TokenizerSpec:
             import torch
 
             torch.set_num_threads(self.threads)
+        if self.preset == "palette":  # NOT A VQGAN: patch colours, for pipeline trials and timing
+            from model.tokenizers.palette import PaletteTokenizer
+
+            return PaletteTokenizer(**({} if self.batch_size is None else {"batch_size": self.batch_size}))
         if self.preset is not None:
             return ImageTokenizer.preset(self.preset, device=self.device, batch_size=self.batch_size)
         assert self.config is not None and self.checkpoint is not None
