@@ -12,7 +12,7 @@ import pytest
 import converters
 from converters.__main__ import main
 from converters.base import DatasetRoot
-from converters.fakeroot import ORDER, make_root
+from converters.fakeroot import ORDER, DistinctPainter, make_root
 from converters.fakes import keys
 from schemas import FaceRecord, Filtered
 
@@ -89,3 +89,30 @@ def test_pool_and_inline_painting_write_the_same_bytes(tmp_path: Path) -> None:
     finally:
         core.Context.PARALLEL_FROM = old
     assert digests(tmp_path / "inline") == digests(tmp_path / "pool") == digests(tmp_path / "forked")
+
+
+class RecordingPainter(DistinctPainter):
+    """The default painter, noting the labels it is given per dataset."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+
+    def face(self, dataset, labels, rng, size):  # type: ignore[no-untyped-def]
+        self.seen[dataset][json.dumps(dict(labels), sort_keys=True)] += 1
+        return super().face(dataset, labels, rng, size)
+
+
+ATTRIBUTE_DATASETS = ("celeba", "fs2k", "affectnet", "rafdb", "cacd", "afad", "imdb_wiki", "fairface")
+
+
+def test_painter_gets_the_labels_the_converter_emits(tmp_path: Path) -> None:
+    painter = RecordingPainter()
+    make_root(tmp_path, SCALE, seed=2, painter=painter, workers=1, only=ATTRIBUTE_DATASETS)
+    siblings = {p.name: str(p) for p in tmp_path.iterdir() if p.is_dir()}
+    for key in ATTRIBUTE_DATASETS:
+        emitted = collections.Counter(
+            json.dumps(dict(o.labels), sort_keys=True)
+            for o in converters.get(key).records(DatasetRoot(str(tmp_path / key), key, siblings))
+            if isinstance(o, FaceRecord)
+        )
+        assert emitted and not emitted - painter.seen[key], key  # every written record's labels were painted
