@@ -231,6 +231,9 @@ class Context:
     def paint(self, jobs: Sequence[ImageJob], dataset: str | None = None) -> list[list[str]]:
         """Draw and write every job's picture; returns each job's captions (empty lists for plain faces)."""
         dataset = dataset or self.key
+        paths = [job.path for job in jobs if job.path is not None]
+        if len(set(paths)) != len(paths):
+            raise ValueError(f"{dataset}: two pictures planned for one file; a writer's names must be unique")
         if self.workers > 1 and len(jobs) >= self.PARALLEL_FROM:
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(self.workers, initializer=_init, initargs=(self.painter, self.seed, dataset)) as pool:

@@ -1,7 +1,7 @@
 """IMDB-WIKI at scale: ``imdb_crop/imdb.mat`` and ``wiki_crop/wiki.mat`` (the real struct fields and shapes,
 MATLAB datenums) with the 64x64 ``*_crop`` JPEGs.
 
-About 20 photos per person; shares of the real files' faults: face_score -inf (filtered ``no face``),
+About 20 photos per IMDB person, one per WIKI person; shares of the real files' faults: face_score -inf (filtered ``no face``),
 a second face (``several faces``), a NaN gender (written without gender), an age outside 0..100
 (``implausible age``). Planted rejects: a missing image, gender 0.5 (unknown label), an empty
 full_path cell, a NaN dob and a repeated full_path (malformed).
@@ -32,7 +32,7 @@ def write(ctx: Context) -> None:
         rows, jobs = [], []
         for i in range(n):
             fault = faults.get(i)
-            person = 1 + i // 20
+            person = 1 + (i // 20 if subset == "imdb" else i)  # WIKI: about one photo per person
             year, month, day = 1930 + person % 60, 1 + int(ctx.rng.integers(12)), 1 + int(ctx.rng.integers(28))
             age = 130 if fault == "implausible age" else int(ctx.rng.integers(12, 70))
             taken = year + age + (month >= 7)
