@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
+from model.tokenizers import preset_names
 from pipeline import BuildConfig, BuildResult, TokenizerSpec, resolve_datasets, run_build
 from pipeline.config import DEFAULT_SAMPLES_PER_SHARD
 from pipeline.meter import setup_logging
@@ -44,10 +45,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", action="append", type=dataset_override, default=[], metavar="KEY=PATH",
                    help="take dataset KEY from PATH instead of ROOT/KEY (repeatable)")
     vq = p.add_argument_group("tokenizer (one of)")
-    vq.add_argument("--vqgan-config", help="taming project.yaml of the FFHQ f=16 VQGAN")
+    vq.add_argument("--vqgan-config", help="taming project.yaml: a VQModel, GumbelVQ or Net2NetTransformer log "
+                                           "(the paper's ffhq_transformer/configs/2021-04-23T18-19-01-project.yaml)")
     vq.add_argument("--vqgan-checkpoint", help="taming last.ckpt beside that project.yaml")
-    vq.add_argument("--vqgan-preset", choices=("tiny-random", "ffhq-random"),
-                    help="seeded RANDOM weights, for trials and benchmarks (codes mean nothing)")
+    vq.add_argument("--vqgan-preset", choices=preset_names(),
+                    help="seeded RANDOM weights, for trials and benchmarks (codes mean nothing); "
+                         "palette: NOT A VQGAN, 16x16 patch colours, fast, for pipeline trials")
     vq.add_argument("--vqgan-device", help="torch device for encoding (default: cuda when present)")
     vq.add_argument("--vqgan-batch-size", type=int, help="faces per encode call (default 32 on CUDA, 8 on CPU)")
     vq.add_argument("--vqgan-threads", type=int,

@@ -3,6 +3,7 @@
     python -m converters list
     python -m converters preview celeba /data/celeba --limit 5
     python -m converters fake celeba /tmp/raw/celeba --variant flat
+    python -m converters fake-root /tmp/raw --scale 0.01 --seed 0
 """
 
 from __future__ import annotations
@@ -72,12 +73,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     f.add_argument("key")
     f.add_argument("path")
     f.add_argument("--variant", default=None)
+    r = sub.add_parser("fake-root", help="write all 13 datasets at a scale of their real sizes, with expected.json")
+    r.add_argument("out")
+    r.add_argument("--scale", type=float, required=True, help="fraction of each dataset's real size (1 = full size)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--workers", type=int, default=2, help="processes drawing pictures (default 2)")
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
             return _list()
         if args.command == "preview":
             return _preview(args.key, args.path, args.limit, args.rejects, args.sibling)
+        if args.command == "fake-root":
+            from converters.fakeroot import make_root
+
+            expected = make_root(Path(args.out), args.scale, args.seed, workers=args.workers)
+            total = sum(d["read"] for d in expected["datasets"].values())
+            print(f"wrote {len(expected['datasets'])} datasets ({total} records) and expected.json to {args.out}")
+            return 0
         make = generator(args.key).make
         make(Path(args.path)) if args.variant is None else make(Path(args.path), variant=args.variant)
         print(f"wrote a fake {args.key} to {args.path}")

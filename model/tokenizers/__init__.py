@@ -13,10 +13,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from model.tokenizers.vqgan import ImageTokenizer
 
+PALETTE = "palette"
 NO_TOKENIZER = (
-    "no image tokenizer given: pass --vqgan-preset NAME (tiny-random, ffhq-random: RANDOM weights, for tests and "
-    "benchmarks) or --vqgan-config project.yaml with --vqgan-checkpoint last.ckpt (the FFHQ f=16 VQGAN's taming log)"
+    "no image tokenizer given: pass --vqgan-preset NAME (tiny-random, ffhq-random, openimages-f8-random: RANDOM "
+    "weights, for tests and benchmarks; palette: not a VQGAN, patch colours for pipeline trials) or --vqgan-config project.yaml with --vqgan-checkpoint last.ckpt (the FFHQ f=16 VQGAN's taming log)"
 )
+
+
+def preset_names() -> tuple[str, ...]:
+    """Every name `--vqgan-preset` takes: the seeded random VQGANs and `palette`."""
+    from model.tokenizers.vqgan import PRESETS
+
+    return (*sorted(PRESETS), PALETTE)
 
 
 def load_image_tokenizer(
@@ -38,6 +46,11 @@ def load_image_tokenizer(
     checkpoint = checkpoint or None
     if preset is not None and (config is not None or checkpoint is not None):
         raise ValueError("give --vqgan-preset or --vqgan-config/--vqgan-checkpoint, not both")
+    if preset == PALETTE:  # NOT A VQGAN: patch colours, for pipeline trials, scale runs and the signal corpus
+        from model.tokenizers.palette import PaletteTokenizer
+
+        batch = {"batch_size": options["batch_size"]} if options.get("batch_size") is not None else {}
+        return PaletteTokenizer(**batch)  # type: ignore[return-value]
     if preset is not None:
         return ImageTokenizer.preset(preset, device=device, **options)
     if config is None and checkpoint is None:
@@ -47,4 +60,4 @@ def load_image_tokenizer(
     return ImageTokenizer.from_taming(config, checkpoint, device=device, **options)
 
 
-__all__ = ["NO_TOKENIZER", "load_image_tokenizer"]
+__all__ = ["NO_TOKENIZER", "PALETTE", "load_image_tokenizer", "preset_names"]
