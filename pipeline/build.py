@@ -4,7 +4,10 @@
         -> TokenizeFaces -> WriteShards + WriteManifest;  rejects -> WriteRejects;  tallies -> WriteStats
 
 `run_build` runs it with the given Beam options and then re-reads the outputs (`verify_build`), so
-a runner that reports success without writing everything still fails the build.
+a runner that reports success without writing everything still fails the build. It starts by
+removing a previous build's outputs and the temporary files of killed writers (pipeline/files.py
+says which), keeping the token cache: rerunning a build that died resumes it, encoding only the
+faces the dead run had not cached, and writes the same bytes as an uninterrupted build.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from apache_beam.runners.runner import PipelineState
 
 from pipeline.config import BuildConfig
 from pipeline.dedupe import DedupeByContent
-from pipeline.files import remove_build_outputs
+from pipeline.files import STALE_TEMP_SECONDS, remove_build_outputs, remove_stale_temps
 from pipeline.load import LoadFaces
 from pipeline.meter import metrics_table
 from pipeline.read import ReadRecords, SplitByType
@@ -108,6 +111,12 @@ def run_build(config: BuildConfig, options: PipelineOptions | None = None) -> Bu
     removed = remove_build_outputs(config.output)
     if removed:
         logger.info("removed the outputs of a previous build: %s", ", ".join(removed))
+    stale = remove_stale_temps(config.output)  # this build owns OUT: every temp there is a dead attempt's
+    cache = config.cache_url
+    if cache and not cache.startswith(config.output.rstrip("/") + "/"):  # a cache other builds may be writing
+        stale += remove_stale_temps(cache, older_than=STALE_TEMP_SECONDS)
+    if stale:
+        logger.info("removed %d temporary files of interrupted writes: %s", len(stale), ", ".join(stale[:5]))
     start = time.perf_counter()
     pipeline = beam.Pipeline(options=options or PipelineOptions([]))
     _ = pipeline | "BuildCorpus" >> BuildCorpus(config)

@@ -10,8 +10,10 @@ inputs: Beam's DaskRunner does not support them correctly.
 
 **Writers.** Samples are grouped by shard; the shard writer sorts them by key and writes one tar
 (`schemas.shard.write_tar`: fixed metadata), the manifest writer one Parquet file per shard
-(``OUT/manifest/<shard>.parquet``, from the same grouped samples). Both write to a temporary name
-and move the file into place, then report what they wrote as tallies, which the build's final
+(``OUT/manifest/<shard>.parquet``, from the same grouped samples). The shard writer also writes the
+shard's index (``OUT/shards/<shard>.idx.json``, schemas.shard.ShardIndex), computed while the tar
+streams out and moved into place after it. All write to a temporary name and move the file into
+place, then report what they wrote as tallies, which the build's final
 step checks against the records read.
 """
 
@@ -31,7 +33,7 @@ from pipeline.meter import StageMeter
 from pipeline.report import Tally
 from pipeline.samples import Sample
 from schemas import manifest_table, write_manifest
-from schemas.shard import shard_name, write_tar
+from schemas.shard import index_file, shard_name, write_tar
 
 RANK_BUCKET_DIGITS = 3
 
@@ -109,7 +111,7 @@ def sorted_shard(shard: str, samples: Iterable[Sample]) -> list[Sample]:
 
 
 class WriteShard(beam.DoFn):
-    """(shard, samples) -> ``OUT/shards/<shard>.tar``; yields tallies of what it wrote."""
+    """(shard, samples) -> ``OUT/shards/<shard>.tar`` and its index; yields tallies of what it wrote."""
 
     def __init__(self, output: str, progress_every: int = 1000) -> None:
         self.output = output
@@ -124,9 +126,10 @@ class WriteShard(beam.DoFn):
         with self.meter.timed():
             ordered = sorted_shard(shard, samples)
             with atomic_open(url) as f:
-                write_tar(f, (s.shard_sample().to_wds() for s in ordered))
-                size = f.tell()
+                index = write_tar(f, (s.shard_sample().to_wds() for s in ordered))
+            size = index.size
             check_size(url, size)
+            write_bytes(join(self.output, "shards", index_file(shard)), index.to_json())
         self.meter.add(len(ordered))
         split = ordered[0].split
         yield ("splits", split, "shards"), 1

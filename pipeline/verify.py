@@ -3,8 +3,10 @@
 The checks are the quick mode of the one validator, pipeline/inspect/validate.py.
 
 Runs after the pipeline, on the launching machine, from the files alone: stats.json (records read
-and filtered per dataset), the manifest (records written: distinct source ids; pairs: rows), the
-rejects logs, and the tar headers of every shard (which samples are really there). It fails with
+and filtered per dataset), four columns of the manifest read one part at a time (records written:
+distinct source ids; pairs: rows), the rejects logs, and the index beside every shard (which
+samples are really there). It never reads a shard, so on an object store it downloads kilobytes
+per shard, not the corpus. It fails with
 `AccountingError` naming the dataset and the numbers when ``read != written + filtered + rejected``,
 when the manifest and the shards disagree, or when stats.json is missing (a runner that reported
 success without running the last step). This is the check that catches silent output loss.
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +25,8 @@ import pyarrow.parquet as pq
 
 from pipeline.config import join
 from pipeline.files import list_files
-from pipeline.inspect.corpus import load_manifest, open_corpus
-from pipeline.inspect.validate import quick_problems
+from pipeline.inspect.corpus import open_corpus
+from pipeline.inspect.validate import quick_check
 from pipeline.report import AccountingError
 from schemas import MANIFEST_SCHEMA
 
@@ -90,25 +91,18 @@ def read_manifest_parts(output: str) -> tuple[pa.Table, list[str]]:
 def verify_build(output: str, keep_images: bool = False) -> BuildReport:
     """Check a build's outputs against each other and against the records read; raises AccountingError.
 
-    This is the quick mode of the one validator (pipeline/inspect/validate.py): tar headers,
+    This is the quick mode of the one validator (pipeline/inspect/validate.py): shard indexes,
     stats.json, the manifest's columns and the rejects logs; ``talk2face inspect OUT --validate``
     is its full mode.
     """
     stats = read_stats(output)
-    corpus = open_corpus(output)
-    problems = quick_problems(corpus, keep_images)
-    if problems:
-        raise AccountingError(f"build at {output} does not add up:\n  " + "\n  ".join(p.message for p in problems))
-    table = load_manifest(corpus) if corpus.manifest_paths() else MANIFEST_SCHEMA.empty_table()
+    result, measured = quick_check(open_corpus(output), keep_images)
+    if result.problems:
+        raise AccountingError(f"build at {output} does not add up:\n  " + "\n  ".join(p.message for p in result.problems))
     return BuildReport(
         output=output,
         stats=stats,
         shards=tuple(list_files(join(output, "shards"), ".tar")),
-        samples_per_dataset=_distinct(table, "key"),
-        shards_per_dataset=_distinct(table, "shard"),
+        samples_per_dataset=dict(sorted(measured.samples_per_dataset.items())),
+        shards_per_dataset=dict(sorted(measured.shards_per_dataset.items())),
     )
-
-
-def _distinct(table: pa.Table, column: str) -> dict[str, int]:
-    pairs = table.group_by(["dataset", column]).aggregate([])
-    return dict(sorted(Counter(pairs.column("dataset").to_pylist()).items()))

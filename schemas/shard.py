@@ -7,6 +7,12 @@ uid/gid 0, empty user and group names, mode 0o644), so the same samples always g
 Shards are ``OUT/shards/<split>-NNNNNN.tar``; the manifest's ``shard`` column holds the stem
 (``train-000012``).
 
+Beside each shard lies its index, ``OUT/shards/<split>-NNNNNN.idx.json`` (`ShardIndex`): the tar's
+byte size and sha256 and every member's name, data offset and size, computed while the tar is
+streamed out (`write_tar` returns it; no second read). The writer moves the index into place after
+the tar, so an index always describes a complete tar. The post-build check reads indexes instead of
+shards; the full validator checks each index against its tar.
+
 The pipeline writes shards with `write_tar`; the loader, evaluation, inspection and the test
 fixtures read them with `iter_members` / `iter_samples`, which stream (nothing is ever extracted to
 a path) and raise `TarDamage` naming the last good member when a shard is truncated or corrupt.
@@ -14,7 +20,9 @@ a path) and raise `TarDamage` naming the last good member when a shard is trunca
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
 import tarfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -23,6 +31,8 @@ from typing import IO, Any
 
 SHARD_DIGITS = 6
 SHARD_SUFFIX = ".tar"
+INDEX_SUFFIX = ".idx.json"
+INDEX_FORMAT = 1
 TAR_MODE = 0o644
 SHARD_FILE = re.compile(r"^(?P<split>[a-z]+)-(?P<index>\d{6})\.tar$")
 MEMBER_NAME = re.compile(r"^(?P<key>[0-9a-f]{32})\.(?P<ext>tokens\.npy|json|jpg)$")
@@ -52,13 +62,101 @@ def shard_split(shard: str) -> str:
     return shard_stem(shard).rsplit("-", 1)[0]
 
 
+def index_file(shard: str) -> str:
+    """The file name of a shard's index: ``train-000012`` or ``.../train-000012.tar`` -> ``train-000012.idx.json``."""
+    return shard_stem(shard) + INDEX_SUFFIX
+
+
+def index_path(shard_path: str) -> str:
+    """The path (or URL) of the index beside a shard's path: ``.../train-000012.tar`` -> ``.../train-000012.idx.json``."""
+    return shard_path.removesuffix(SHARD_SUFFIX) + INDEX_SUFFIX
+
+
+# --------------------------------------------------------------------------- the index
+
+
+class ShardIndexError(ValueError):
+    """An index file that does not follow the `ShardIndex` layout; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ShardIndex:
+    """What a shard holds, without reading it: the tar's size and sha256, each member's (name, data offset, size).
+
+    Serialised as one JSON object (`to_json`)::
+
+        {"format": 1, "bytes": 20480, "sha256": "9f2c...",
+         "members": [["<key>.json", 512, 381], ["<key>.tokens.npy", 1536, 640], ...]}
+    """
+
+    size: int  # the tar's byte size
+    sha256: str
+    members: tuple[tuple[str, int, int], ...]
+
+    def keys(self) -> list[str]:
+        """The sample keys in tar order (one per run of contiguous members of the same key)."""
+        order: list[str] = []
+        for name, _, _ in self.members:
+            key = split_member_name(name)[0]
+            if not order or order[-1] != key:
+                order.append(key)
+        return order
+
+    def to_json(self) -> bytes:
+        doc = {"format": INDEX_FORMAT, "bytes": self.size, "sha256": self.sha256,
+               "members": [list(m) for m in self.members]}
+        return (json.dumps(doc, separators=(",", ":")) + "\n").encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes, source: str = "index") -> ShardIndex:
+        """Parse `to_json`'s bytes; raises ShardIndexError naming `source` and the field that is off."""
+        try:
+            doc = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ShardIndexError(f"{source} is not readable JSON ({err}); rebuild its shard") from err
+        if not isinstance(doc, dict) or doc.get("format") != INDEX_FORMAT:
+            raise ShardIndexError(f"{source}: not a shard index of format {INDEX_FORMAT}; rebuild its shard")
+        size, digest, members = doc.get("bytes"), doc.get("sha256"), doc.get("members")
+        if not isinstance(size, int) or not isinstance(digest, str) or not isinstance(members, list):
+            raise ShardIndexError(f"{source}: needs bytes (int), sha256 (str) and members (list); rebuild its shard")
+        rows = []
+        for row in members:
+            if not (isinstance(row, list) and len(row) == 3 and isinstance(row[0], str)
+                    and all(isinstance(v, int) for v in row[1:])):
+                raise ShardIndexError(f"{source}: member {row!r} is not [name, offset, size]; rebuild its shard")
+            rows.append((row[0], row[1], row[2]))
+        return cls(size, digest, tuple(rows))
+
+
+class _IndexingWriter:
+    """A write-only stream wrapper that hashes and counts the bytes written through it."""
+
+    def __init__(self, stream: IO[bytes]):
+        self._stream = stream
+        self.count = 0
+        self.sha256 = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self._stream.write(data)
+        self.sha256.update(data)
+        self.count += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.count
+
+
 # --------------------------------------------------------------------------- writing
 
 
-def write_tar(f: IO[bytes], samples: Iterable[Mapping[str, Any]]) -> int:
-    """Write WebDataset samples (``__key__`` + extension -> bytes) as a reproducible tar; returns members written."""
-    members = 0
-    with tarfile.open(fileobj=f, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+def write_tar(f: IO[bytes], samples: Iterable[Mapping[str, Any]]) -> ShardIndex:
+    """Write WebDataset samples (``__key__`` + extension -> bytes) as a reproducible tar; returns its index.
+
+    The index (sizes, offsets, sha256 of the bytes written) is computed while the tar streams out.
+    """
+    out = _IndexingWriter(f)
+    members: list[tuple[str, int, int]] = []
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:  # type: ignore[call-overload]
         for sample in samples:
             key = sample["__key__"]
             for ext in sorted(k for k in sample if k != "__key__"):
@@ -70,8 +168,9 @@ def write_tar(f: IO[bytes], samples: Iterable[Mapping[str, Any]]) -> int:
                 info.uid = info.gid = 0
                 info.uname = info.gname = ""
                 tar.addfile(info, io.BytesIO(data))
-                members += 1
-    return members
+                padded = -(-len(data) // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+                members.append((info.name, tar.offset - padded, len(data)))
+    return ShardIndex(out.count, out.sha256.hexdigest(), tuple(members))
 
 
 def tar_bytes(samples: Iterable[Mapping[str, Any]]) -> bytes:
@@ -105,6 +204,19 @@ class _CountingReader:
         return bytes(data)
 
 
+class HashingReader(_CountingReader):
+    """A read-only stream wrapper that counts and sha256-hashes the bytes read through it (to check an index)."""
+
+    def __init__(self, stream: Any):
+        super().__init__(stream)
+        self.sha256 = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = super().read(size)
+        self.sha256.update(data)
+        return data
+
+
 @dataclass(frozen=True)
 class Member:
     """One tar member as read from a stream: its name, type and (for regular files) its bytes."""
@@ -112,6 +224,8 @@ class Member:
     name: str
     is_file: bool
     data: bytes | None
+    offset: int = 0  # where the member's data starts in the tar
+    size: int = 0
 
 
 def iter_members(stream: Any, want: Callable[[str], bool] = lambda name: True) -> Iterator[Member]:
@@ -131,7 +245,7 @@ def iter_members(stream: Any, want: Callable[[str], bool] = lambda name: True) -
                 if info.isfile() and want(info.name):
                     extracted = tar.extractfile(info)
                     data = extracted.read() if extracted is not None else b""
-                yield Member(info.name, info.isfile(), data)
+                yield Member(info.name, info.isfile(), data, info.offset_data, info.size)
             end = tar.offset
     except tarfile.ReadError as err:
         if last is None:

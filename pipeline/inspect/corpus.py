@@ -3,6 +3,7 @@
 ``OUT`` is a build's output folder (DESIGN.md 3.5), a local path or any fsspec URL::
 
     OUT/shards/<split>-NNNNNN.tar   WebDataset shards: <key>.tokens.npy, <key>.json, optional <key>.jpg
+    OUT/shards/<split>-NNNNNN.idx.json  each shard's index (schemas.shard.ShardIndex)
     OUT/manifest/*.parquet          one row per (sample, text), schemas.MANIFEST_SCHEMA
     OUT/stats.json                  schemas/stats.py
 

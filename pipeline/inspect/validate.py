@@ -1,10 +1,18 @@
-"""The corpus validator: shards against schemas/, the manifest and stats.json; every problem names shard and key."""
+"""The corpus validator: shards against schemas/, the manifest and stats.json; every problem names shard and key.
+
+Two modes, one comparison of stats.json with what the outputs hold (`compare_stats`):
+
+* quick (the check after every build, `pipeline.verify.verify_build`): reads the shard indexes
+  (``shards/*.idx.json``), stats.json, the rejects logs and four columns of the manifest, one part
+  at a time; never a shard's bytes, so what it reads does not grow with the shards.
+* full (``talk2face inspect OUT --validate``, in parallel with ``--workers``): reads every byte,
+  checks every sample, the manifest row by row, and each index against its tar.
+"""
 
 from __future__ import annotations
 
 import io
 import json
-import tarfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,13 +23,17 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.inspect.corpus import Corpus, InspectError, load_manifest, load_stats, load_tokens, open_stream
-from schemas import MANIFEST_SCHEMA
 from schemas.records import SPLITS
 from schemas.sample import SampleError, validate_meta, validate_tokens
 from schemas.shard import (
     MEMBER_NAME,
     SHARD_FILE,
+    HashingReader,
+    ShardIndex,
+    ShardIndexError,
     TarDamage,
+    index_file,
+    index_path,
     iter_members,
     shard_file,
     shard_split,
@@ -29,6 +41,8 @@ from schemas.shard import (
     split_member_name,
 )
 from schemas.stats import DATASET_COUNTS, STATS_FILE, Stats, unaccounted
+
+MANIFEST_COLUMNS = ["key", "shard", "dataset", "source_id"]  # what the quick mode reads of the manifest
 
 SAMPLE_FIELDS = ("json", "tokens.npy")  # the members every sample has; jpg when the build keeps images
 
@@ -165,6 +179,8 @@ def _scan_shard(corpus: Corpus, path: str) -> _ShardScan:
     current: str | None = None
     got: dict[str, bytes] = {}
     closed: set[str] = set()
+    members: list[tuple[str, int, int]] = []
+    reader: HashingReader | None = None
 
     def finish() -> None:
         if current is not None and current not in closed:
@@ -173,7 +189,9 @@ def _scan_shard(corpus: Corpus, path: str) -> _ShardScan:
 
     try:
         with open_stream(corpus, path) as stream:
-            for member in iter_members(stream):
+            reader = HashingReader(stream)
+            for member in iter_members(reader):
+                members.append((member.name, member.offset, member.size))
                 named = MEMBER_NAME.match(member.name)
                 if not member.is_file or named is None:
                     what = "a regular file" if member.is_file else "not a regular file"
@@ -199,9 +217,32 @@ def _scan_shard(corpus: Corpus, path: str) -> _ShardScan:
         if err.member and (named := MEMBER_NAME.match(err.member)):
             key = named.group("key")
         problems.append(Problem("tar", f"{err}; rebuild this shard", shard, key))
+        reader = None
     except OSError as err:
         problems.append(Problem("tar", f"cannot read the shard ({err})", shard))
+        reader = None
+    if reader is not None:
+        _check_index(corpus, path, ShardIndex(reader.count, reader.sha256.hexdigest(), tuple(members)), problems)
     return scan
+
+
+def _check_index(corpus: Corpus, path: str, actual: ShardIndex, problems: list[Problem]) -> None:
+    """The shard's index file agrees with its tar as read: byte size, sha256, members (names, offsets, sizes)."""
+    shard = shard_file(path)
+    try:
+        index = read_index(corpus, path)
+    except (OSError, ShardIndexError) as err:
+        problems.append(Problem("index", f"{err}", shard))
+        return
+    fix = f"rebuild this shard (its index {index_file(shard)} is written with it)"
+    if (index.size, index.sha256) != (actual.size, actual.sha256):
+        problems.append(Problem("index", f"index says {index.size} bytes, sha256 {index.sha256[:12]}..., the tar has "
+                                         f"{actual.size} bytes, sha256 {actual.sha256[:12]}...; {fix}", shard))
+    if index.members != actual.members:
+        differ = sorted(set(index.members) ^ set(actual.members))
+        key = split_member_name(differ[0][0])[0] if differ else None
+        problems.append(Problem("index", f"index lists {len(index.members)} members, the tar holds "
+                                         f"{len(actual.members)}; they differ on {differ[:2]}; {fix}", shard, key))
 
 
 def _multiset_hash(frame: Any, columns: list[str]) -> Any:
@@ -275,91 +316,139 @@ def _compare_manifest(side: _ShardSide, table: pa.Table, problems: list[Problem]
                                                     "the manifest", joined.at[key, "shard"], str(key)))
 
 
-def _compare_stats(stats: Stats, table: pa.Table, side: _ShardSide, shard_files: Sequence[str],
-                   problems: list[Problem]) -> None:
-    """stats.json agrees with the manifest (pairs, written records) and its own accounting invariant."""
-    per = {r["dataset"]: r for r in table.group_by("dataset").aggregate(
-        [("key", "count"), ("source_id", "count_distinct")]).to_pylist()}
+
+# -----------------------------------------------------------------------------
+# stats.json against the outputs: the one comparison, for both modes
+
+
+@dataclass
+class Measured:
+    """What the outputs hold, counted from the files, to compare with what stats.json claims."""
+
+    pairs: Counter[str] = field(default_factory=Counter)  # manifest rows per dataset
+    written: Counter[str] = field(default_factory=Counter)  # distinct source ids in the manifest per dataset
+    rejected: dict[str, Counter[str]] = field(default_factory=dict)  # rejects logs: dataset -> reason -> lines
+    split_samples: Counter[str] = field(default_factory=Counter)
+    split_shards: Counter[str] = field(default_factory=Counter)
+    samples: int = 0
+    shards: int = 0
+    pairs_in_shards: Counter[str] | None = None  # texts in the valid shard samples (full mode only)
+    samples_per_dataset: Counter[str] = field(default_factory=Counter)  # distinct keys per dataset
+    shards_per_dataset: Counter[str] = field(default_factory=Counter)
+
+
+def read_rejects(corpus: Corpus) -> dict[str, Counter[str]]:
+    """The rejects logs: per dataset, lines per reason."""
+    rejected: dict[str, Counter[str]] = defaultdict(Counter)
+    for path in sorted(corpus.fs.glob(corpus.path("rejects", "*.jsonl"))):
+        with corpus.fs.open(path, "rb") as f:
+            for line in f.read().decode("utf-8").splitlines():
+                row = json.loads(line)
+                rejected[row["dataset"]][row["reason"]] += 1
+    return dict(rejected)
+
+
+def compare_stats(stats: Stats, measured: Measured) -> list[Problem]:
+    """stats.json against what the outputs hold, and the accounting invariant on both; [] when they agree."""
+    problems: list[Problem] = []
+
+    def add(message: str) -> None:
+        problems.append(Problem("stats", message))
+
     datasets = stats["datasets"]
     if not datasets:
-        problems.append(Problem("stats", "stats.json has no per-dataset entries (expected datasets: {name: {read, "
-                                "written, pairs, filtered, rejected}}); rerun the build"))
-        return
-    for name in sorted(set(per) - set(datasets)):
-        problems.append(Problem("stats", f"dataset {name!r} has {per[name]['key_count']} manifest rows but no stats.json entry"))
+        add("stats.json has no per-dataset entries (expected datasets: {name: {read, written, pairs, filtered, "
+            "rejected}}); rerun the build")
+        return problems
+    for name in sorted((set(measured.pairs) | set(measured.rejected)) - set(datasets)):
+        add(f"dataset {name!r} has {measured.pairs[name]} manifest rows and "
+            f"{sum(measured.rejected.get(name, Counter()).values())} rejects but no stats.json entry; rerun the build")
     for name, entry in sorted(datasets.items()):
-        rows = per.get(name, {}).get("key_count", 0)
-        records = per.get(name, {}).get("source_id_count_distinct", 0)
-        if entry["pairs"] != rows:
-            problems.append(Problem("stats", f"dataset {name!r}: stats.json pairs {entry['pairs']} != {rows} manifest rows"))
-        if entry["written"] != records:
-            problems.append(Problem("stats", f"dataset {name!r}: stats.json written {entry['written']} != {records} "
-                                             "distinct source ids in the manifest"))
-        if message := unaccounted(name, entry["read"], entry["written"], sum(entry["filtered"].values()),
-                                  sum(entry["rejected"].values()), where=STATS_FILE):
-            problems.append(Problem("stats", message))
-    in_shards: dict[str, int] = {}
-    for dataset in side.text_rows["dataset"]:
-        in_shards[dataset] = in_shards.get(dataset, 0) + 1
-    for name, entry in sorted(datasets.items()):
-        if entry.get("pairs_in_shards", in_shards.get(name, 0)) != in_shards.get(name, 0):
-            problems.append(Problem("stats", f"dataset {name!r}: stats.json pairs_in_shards {entry['pairs_in_shards']} "
-                                             f"!= {in_shards.get(name, 0)} texts in the valid shard samples"))
+        rejected = measured.rejected.get(name, Counter())
+        checks: list[tuple[str, object, object, str]] = [
+            ("pairs", entry["pairs"], measured.pairs[name], "manifest rows"),
+            ("written", entry["written"], measured.written[name], "distinct source ids in the manifest"),
+            ("rejected", entry["rejected"], dict(rejected), "in the rejects logs"),
+        ]
+        if measured.pairs_in_shards is not None and "pairs_in_shards" in entry:
+            checks.append(("pairs_in_shards", entry["pairs_in_shards"], measured.pairs_in_shards[name],
+                           "texts in the valid shard samples"))
+        for what, claimed, held, where in checks:
+            if claimed != held:
+                add(f"dataset {name!r}: stats.json {what} {claimed} != {held} {where}")
+        filtered = sum(entry["filtered"].values())
+        if message := unaccounted(name, entry["read"], entry["written"], filtered, sum(entry["rejected"].values()),
+                                  where=STATS_FILE):
+            add(message)
+        if message := unaccounted(name, entry["read"], measured.written[name], filtered, sum(rejected.values()),
+                                  where="the outputs"):
+            add(message)
     totals = stats["totals"]
-    if totals:
-        for what in DATASET_COUNTS:
-            declared = totals.get(what)
-            entries: list[Mapping[str, Any]] = list(datasets.values())
-            summed = sum(e[what] for e in entries)
-            if declared is not None and declared != summed:
-                problems.append(Problem("stats", f"totals.{what} {declared} != {summed}, the sum over datasets"))
-        for what, actual in (("samples", len(side.seen)), ("shards", len(shard_files))):
-            declared = totals.get(what)
-            if declared is not None and declared != actual:
-                problems.append(Problem("stats", f"totals.{what} {declared} != {actual} {what} found in the shards"))
-    files: dict[str, int] = {}
-    for name in shard_files:
-        m = SHARD_FILE.match(name)
-        if m:
-            files[m.group("split")] = files.get(m.group("split"), 0) + 1
-    held: dict[str, int] = {}
-    for split in side.sample_rows["split"]:
-        held[split] = held.get(split, 0) + 1
-    for split, counts in stats["splits"].items():
-        if counts["samples"] != held.get(split, 0):
-            problems.append(Problem("stats", f"split {split!r}: stats.json says {counts['samples']} samples, the shards hold "
-                                             f"{held.get(split, 0)} valid samples"))
-        if counts["shards"] != files.get(split, 0):
-            problems.append(Problem("stats", f"split {split!r}: stats.json says {counts['shards']} shards, "
-                                             f"{files.get(split, 0)} shard files exist"))
+    entries: list[Mapping[str, Any]] = list(datasets.values())
+    for what in DATASET_COUNTS:
+        declared, summed = totals.get(what), sum(e[what] for e in entries)
+        if declared is not None and declared != summed:
+            add(f"totals.{what} {declared} != {summed}, the sum over datasets")
+    for what, actual in (("samples", measured.samples), ("shards", measured.shards)):
+        declared = totals.get(what)
+        if declared is not None and declared != actual:
+            add(f"totals.{what} {declared} != {actual} {what} found in the shards")
+    for split in sorted(set(stats["splits"]) | set(measured.split_shards)):
+        counts = stats["splits"].get(split, {"samples": 0, "shards": 0})
+        if counts["samples"] != measured.split_samples[split]:
+            add(f"split {split!r}: stats.json says {counts['samples']} samples, the shards hold "
+                f"{measured.split_samples[split]} valid samples")
+        if counts["shards"] != measured.split_shards[split]:
+            add(f"split {split!r}: stats.json says {counts['shards']} shards, {measured.split_shards[split]} shard "
+                "files exist")
+    return problems
+
+
+def _measure_full(corpus: Corpus, table: pa.Table, side: _ShardSide, shard_files: Sequence[str]) -> Measured:
+    """`Measured` from a full scan: the whole manifest table, the valid samples, the shard file names."""
+    m = Measured(rejected=read_rejects(corpus), samples=len(side.seen), shards=len(shard_files))
+    per = table.group_by("dataset").aggregate([("key", "count"), ("source_id", "count_distinct")]).to_pylist()
+    for row in per:
+        m.pairs[row["dataset"]] = row["key_count"]
+        m.written[row["dataset"]] = row["source_id_count_distinct"]
+    m.pairs_in_shards = Counter(side.text_rows["dataset"])
+    m.split_samples = Counter(side.sample_rows["split"])
+    m.split_shards = Counter(match.group("split") for name in shard_files if (match := SHARD_FILE.match(name)))
+    return m
+
+
+# -----------------------------------------------------------------------------
+# Both modes
 
 
 def validate_corpus(
     corpus: Corpus, progress: Callable[[str], None] | None = None, workers: int = 1, *,
     mode: str = "full", keep_images: bool = False,
 ) -> Validation:
-    """Check a corpus: ``mode="full"`` reads every byte (``inspect --validate``), ``"quick"`` only tar
-    headers, stats.json, the manifest's columns and the rejects logs (the check after a build).
+    """Check a corpus: ``mode="full"`` reads every byte (``inspect --validate``), ``"quick"`` only the
+    shard indexes, stats.json, the manifest's columns and the rejects logs (the check after a build).
 
-    Quick mode (`quick_problems`) checks that every record read is accounted for: the invariant
-    from the outputs, stats.json against them, the manifest against the shards' samples, each
-    sample's members (``jpg`` too when `keep_images`). Full mode checks, in addition:
+    Quick mode (`quick_check`) checks that every record read is accounted for: the invariant from
+    the outputs, stats.json against them, the manifest against the shards' samples (as their
+    indexes list them), each sample's members (``jpg`` too when `keep_images`). Full mode checks,
+    in addition:
 
-    Checks: tar integrity (not a tar, truncated, corrupt header, foreign members), each sample's
-    tokens (uint16, 256 codes < 1,024) and JSON (schemas.validate_meta), duplicate keys within and
-    across shards, sample split == shard split, manifest == shards (keys, shard, split, texts,
-    sources per key), stats.json == manifest (per dataset pairs == rows, written == distinct source
-    ids) and the accounting invariant. Every problem names its shard and key where it has them.
-    `workers` > 1 scans shards in that many processes; the report is the same.
+    Checks: tar integrity (not a tar, truncated, corrupt header, foreign members), each index
+    against its tar (bytes, sha256, member names, offsets and sizes), each sample's tokens (uint16,
+    256 codes < 1,024) and JSON (schemas.validate_meta), duplicate keys within and across shards,
+    sample split == shard split, manifest == shards (keys, shard, split, texts, sources per key),
+    stats.json == outputs (`compare_stats`) and the accounting invariant. Every problem names its
+    shard and key where it has them. `workers` > 1 scans shards in that many processes; the report
+    is the same.
     """
     start = time.perf_counter()
-    result = Validation(corpus.url)
     if mode == "quick":
-        result.problems.extend(quick_problems(corpus, keep_images, result))
+        result, _ = quick_check(corpus, keep_images)
         result.seconds = time.perf_counter() - start
         return result
     if mode != "full":
         raise ValueError(f"mode={mode!r}: choose full or quick")
+    result = Validation(corpus.url)
     problems = result.problems
     paths = corpus.shard_paths()
     if not paths:
@@ -391,10 +480,9 @@ def validate_corpus(
         if stats is None:
             problems.append(Problem("stats", str(why)))
         else:
-            _compare_stats(stats, table, side, [shard_file(p) for p in paths], problems)
+            problems.extend(compare_stats(stats, _measure_full(corpus, table, side, [shard_file(p) for p in paths])))
     result.seconds = time.perf_counter() - start
     return result
-
 
 def _scan_all(corpus: Corpus, paths: Sequence[str], workers: int) -> Iterator[_ShardScan]:
     """Scans of `paths` in order, in this process or in a pool of `workers` processes."""
@@ -427,104 +515,115 @@ def format_validation(result: Validation, max_problems: int = 50) -> str:
 
 
 
+
 # -----------------------------------------------------------------------------
-# Quick mode: headers, stats.json, manifest columns and rejects logs
+# Quick mode: shard indexes, stats.json, manifest columns and rejects logs
 
 
-def shard_members(corpus: Corpus, path: str) -> list[tuple[str, int]]:
-    """Names and sizes of a shard's members, from its tar headers (no member data is read).
+def read_index(corpus: Corpus, path: str) -> ShardIndex:
+    """The index beside a shard (``<stem>.idx.json``); raises OSError or ShardIndexError naming it and the fix.
 
-    The seam for per-shard indexes: when a shard has an index file beside it, read it here instead.
+    The seam through which the quick mode learns what a shard holds without reading it.
     """
-    with open_stream(corpus, path) as f, tarfile.open(fileobj=f, mode="r:") as tar:
-        return [(m.name, m.size) for m in tar.getmembers()]
+    where = index_path(path)
+    if not corpus.fs.exists(where):
+        raise FileNotFoundError(f"{where} is missing: the build died between the shard and its index; rerun the "
+                                "build (or `talk2face inspect OUT --validate` to check the tar itself)")
+    with corpus.fs.open(where, "rb") as f:
+        return ShardIndex.from_json(f.read(), where)
 
 
-def _distinct_per_dataset(manifest: pa.Table, column: str | None) -> Counter[str]:
-    """Per dataset: manifest rows (`column` None), or distinct values of `column` (records, samples, shards)."""
-    if column is None:
-        counts = manifest.group_by("dataset").aggregate([("key", "count")])
-        return Counter(dict(zip(counts.column("dataset").to_pylist(), counts.column("key_count").to_pylist(), strict=True)))
-    pairs = manifest.group_by(["dataset", column]).aggregate([])
-    return Counter(pairs.column("dataset").to_pylist())
+def _read_part(corpus: Corpus, path: str) -> pa.Table:
+    """The columns the quick mode needs of one manifest part (column projection: the other columns are not read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        with corpus.fs.open(path, "rb") as f:
+            table = pq.ParquetFile(f).read(columns=MANIFEST_COLUMNS)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise InspectError(f"{path}: not a readable manifest part ({err}); rebuild the manifest") from err
+    for name in MANIFEST_COLUMNS:
+        if not pa.types.is_string(table.schema.field(name).type):
+            raise InspectError(f"{path}: column {name!r} is {table.schema.field(name).type}, expected string; "
+                               "rebuild the manifest")
+    return table
 
 
-def quick_problems(corpus: Corpus, keep_images: bool = False, result: Validation | None = None) -> list[Problem]:
-    """The quick checks of a build's outputs against each other and the records read; [] when they add up."""
+def quick_check(corpus: Corpus, keep_images: bool = False) -> tuple[Validation, Measured]:
+    """The quick checks of a build's outputs against each other and the records read, and what they counted.
+
+    Reads each shard's index, then the manifest one part at a time (four columns), so memory holds
+    one part and the set of sample keys, never the whole manifest table.
+    """
+    result = Validation(corpus.url)
+    problems = result.problems
+    measured = Measured()
     stats, why = load_stats(corpus)
     if stats is None:
-        return [Problem("stats", str(why))]
-    problems: list[Problem] = []
+        problems.append(Problem("stats", str(why)))
+        return result, measured
 
-    def add(message: str, shard: str | None = None, key: str | None = None) -> None:
-        problems.append(Problem("accounting", message, shard, key))
+    def add(message: str, shard: str | None = None, key: str | None = None, kind: str = "accounting") -> None:
+        problems.append(Problem(kind, message, shard, key))
 
+    want = set(SAMPLE_FIELDS) | ({"jpg"} if keep_images else set())
     shard_keys: dict[str, list[str]] = {}
+    seen: dict[str, str] = {}
     for path in corpus.shard_paths():
         shard = shard_stem(path)
+        try:
+            index = read_index(corpus, path)
+        except (OSError, ShardIndexError) as err:
+            add(str(err), shard, kind="index")
+            shard_keys[shard] = []
+            continue
         fields: dict[str, set[str]] = defaultdict(set)
-        order: list[str] = []
-        for name, _size in shard_members(corpus, path):
+        for name, _offset, _size in index.members:
             key, ext = split_member_name(name)
-            if not order or order[-1] != key:
-                order.append(key)
             fields[key].add(ext)
-        want = set(SAMPLE_FIELDS) | ({"jpg"} if keep_images else set())
+        order = index.keys()
         broken = [k for k, have in fields.items() if not want <= have]
         if broken:
             add(f"shard {shard}: samples {broken[:3]} lack some of {sorted(want)}", shard, broken[0])
         if order != sorted(set(order)):
             add(f"shard {shard}: samples are not in sorted key order, or a sample is split", shard)
+        for key in order:
+            if key in seen and seen[key] != shard:
+                add(f"sample {key} is in shards {seen[key]} and {shard}; keys must be unique", shard, key)
+            seen.setdefault(key, shard)
         shard_keys[shard] = order
-    all_keys = [k for keys in shard_keys.values() for k in keys]
-    if len(all_keys) != len(set(all_keys)):
-        dupes = [k for k, n in Counter(all_keys).items() if n > 1]
-        add(f"samples in more than one shard: {dupes[:3]}", key=dupes[0])
+        measured.split_shards[shard_split(shard)] += 1
+        measured.split_samples[shard_split(shard)] += len(order)
+    measured.shards, measured.samples = len(shard_keys), sum(len(k) for k in shard_keys.values())
 
-    parts = [p.rstrip("/").rsplit("/", 1)[-1].removesuffix(".parquet") for p in corpus.manifest_paths()]
-    manifest = load_manifest(corpus) if parts else MANIFEST_SCHEMA.empty_table()
+    parts = {shard_stem(p.removesuffix(".parquet")): p for p in corpus.manifest_paths()}
     if sorted(parts) != sorted(shard_keys):
         add(f"manifest parts {sorted(set(parts) ^ set(shard_keys))[:5]} do not match the shards")
-    pairs = _distinct_per_dataset(manifest, None)
-    written = _distinct_per_dataset(manifest, "source_id")
-    held = manifest.group_by(["shard", "key"]).aggregate([])
-    in_manifest = set(zip(held.column("shard").to_pylist(), held.column("key").to_pylist(), strict=True))
-    in_shards = {(s, k) for s, keys in shard_keys.items() for k in keys}
-    if in_manifest != in_shards:
-        differ = sorted(in_manifest ^ in_shards)
-        add(f"the manifest and the shards disagree on {len(differ)} samples (e.g. {differ[:2]})", *differ[0])
-
-    rejected: dict[str, Counter[str]] = defaultdict(Counter)
-    for path in sorted(corpus.fs.glob(corpus.path("rejects", "*.jsonl"))):
-        with corpus.fs.open(path, "rb") as f:
-            for line in f.read().decode("utf-8").splitlines():
-                row = json.loads(line)
-                rejected[row["dataset"]][row["reason"]] += 1
-
-    for name in sorted(set(stats["datasets"]) | set(pairs) | set(rejected)):
-        d = stats["datasets"].get(name)
-        if d is None:
-            add(f"dataset {name} has outputs but is not in stats.json")
+    for shard in sorted(set(parts) | set(shard_keys)):
+        if shard not in parts:
             continue
-        filtered = sum(d["filtered"].values())
-        n_rejected = sum(rejected[name].values())
-        if message := unaccounted(name, d["read"], written[name], filtered, n_rejected, where="the outputs"):
-            add(message)
-        for what, measured, claimed in (
-            ("records written", written[name], d["written"]),
-            ("pairs (manifest rows)", pairs[name], d["pairs"]),
-            ("rejects", dict(rejected[name]), d["rejected"]),
-        ):
-            if measured != claimed:
-                add(f"dataset {name}: stats.json says {what} {claimed}, the outputs hold {measured}")
-    for split, v in stats["splits"].items():
-        n_shards = sum(1 for s in shard_keys if shard_split(s) == split)
-        n_samples = sum(len(k) for s, k in shard_keys.items() if shard_split(s) == split)
-        if (n_shards, n_samples) != (v["shards"], v["samples"]):
-            add(f"split {split}: stats.json says {v['shards']} shards / {v['samples']} samples, "
-                f"the shard files hold {n_shards} / {n_samples}")
-    if sum(v["shards"] for v in stats["splits"].values()) != len(shard_keys):
-        add(f"{len(shard_keys)} shard files but stats.json counts {stats['totals']['shards']}")
-    if result is not None:
-        result.shards, result.samples, result.manifest_rows = len(shard_keys), len(all_keys), manifest.num_rows
-    return problems
+        try:
+            part = _read_part(corpus, parts[shard])
+        except InspectError as err:
+            add(str(err), shard, kind="manifest")
+            continue
+        result.manifest_rows += part.num_rows
+        others = sorted(set(part.column("shard").to_pylist()) - {shard})
+        if others:
+            add(f"manifest part {shard}.parquet holds rows of shards {others[:3]}", shard)
+        in_manifest = set(part.column("key").to_pylist())
+        differ = sorted(in_manifest ^ set(shard_keys.get(shard, [])))
+        if differ:
+            add(f"the manifest and the shards disagree on {len(differ)} samples of shard {shard} (e.g. "
+                f"{differ[:2]})", shard, differ[0])
+        for row in part.group_by("dataset").aggregate([("key", "count"), ("source_id", "count_distinct"),
+                                                       ("key", "count_distinct")]).to_pylist():
+            name = row["dataset"]
+            measured.pairs[name] += row["key_count"]
+            measured.written[name] += row["source_id_count_distinct"]
+            measured.samples_per_dataset[name] += row["key_count_distinct"]
+            measured.shards_per_dataset[name] += 1
+    measured.rejected = read_rejects(corpus)
+    problems.extend(compare_stats(stats, measured))
+    result.shards, result.samples = measured.shards, measured.samples
+    return result, measured

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -10,7 +11,20 @@ import numpy as np
 import pytest
 
 from schemas import ShardSample, SourceRef, TextEntry
-from schemas.shard import TarDamage, iter_samples, shard_file, shard_name, shard_split, shard_stem, tar_bytes
+from schemas.shard import (
+    ShardIndex,
+    ShardIndexError,
+    TarDamage,
+    index_file,
+    index_path,
+    iter_samples,
+    shard_file,
+    shard_name,
+    shard_split,
+    shard_stem,
+    tar_bytes,
+    write_tar,
+)
 from schemas.stats import StatsError, accounting_problems, check_stats, dump_stats, parse_stats, unaccounted
 
 
@@ -33,6 +47,28 @@ def test_shard_round_trip_is_reproducible_and_streams_back() -> None:
     back = [ShardSample.from_wds(fields) for fields in iter_samples(io.BytesIO(data))]
     assert [s.key for s in back] == [s.key for s in samples]
     assert all(np.array_equal(a.tokens, b.tokens) and a.jpg == b.jpg for a, b in zip(back, samples, strict=True))
+
+
+def test_index_is_computed_while_writing_and_round_trips() -> None:
+    samples = [_sample(i) for i in range(5)]
+    buf = io.BytesIO()
+    index = write_tar(buf, (s.to_wds() for s in samples))
+    data = buf.getvalue()
+    assert data == tar_bytes(s.to_wds() for s in samples)
+    assert (index.size, index.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        infos = tar.getmembers()
+        assert index.members == tuple((m.name, m.offset_data, m.size) for m in infos)
+        for (_name, offset, size), info in zip(index.members, infos, strict=True):
+            member = tar.extractfile(info)
+            assert member is not None and data[offset : offset + size] == member.read()
+    assert index.keys() == [s.key for s in samples]
+    assert ShardIndex.from_json(index.to_json(), "x.idx.json") == index
+    assert index_file("shards/train-000003.tar") == "train-000003.idx.json"
+    assert index_path("gs://b/out/shards/train-000003.tar") == "gs://b/out/shards/train-000003.idx.json"
+    with pytest.raises(ShardIndexError, match=r"x\.idx\.json: member \['a', 1\] is not \[name, offset, size\]"):
+        ShardIndex.from_json(json.dumps({"format": 1, "bytes": 1, "sha256": "", "members": [["a", 1]]}).encode(),
+                             "x.idx.json")
 
 
 def test_truncated_shard_is_tar_damage_naming_the_last_member() -> None:

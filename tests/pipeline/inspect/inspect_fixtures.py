@@ -1,8 +1,9 @@
 """The tiny corpus the inspector tests read: 4 shards, 11 samples, 13 pairs, consistent with each other.
 
-`build_corpus` writes shards with schemas.shard.write_tar (ShardSample.to_wds()), a manifest with
-schemas.manifest_table/write_manifest, a stats.json of schemas/stats.py's layout and, optionally, a
-token cache of schemas.cache.ROW rows; the damage tests then break one thing each.
+`build_corpus` writes shards and their indexes with schemas.shard.write_tar (ShardSample.to_wds()), a
+manifest with schemas.manifest_table/write_manifest, a stats.json of schemas/stats.py's layout, the
+rejects log its stats.json counts and, optionally, a token cache of schemas.cache.ROW rows; the
+damage tests then break one thing each.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from PIL import Image
 from pipeline import cli
 from schemas import ShardSample, SourceRef, TextEntry, format_attributes, manifest_table, write_manifest
 from schemas.cache import ROW, bucket_of
-from schemas.shard import iter_members, split_member_name, tar_bytes
+from schemas.shard import index_path, iter_members, split_member_name, write_tar
 from schemas.stats import dump_stats
 
 # (split, shard, [(dataset, source_id, kind, text or None for attribute text)], labels per dataset)
@@ -61,8 +62,16 @@ def face(i: int) -> tuple[str, bytes]:
     return hashlib.sha256(f"face-{i}".encode()).hexdigest()[:32], buf.getvalue()
 
 
+def write_shard(path: Path, samples: Any) -> None:
+    """Write WebDataset samples as a shard and its index, as the pipeline's shard writer does."""
+    buf = io.BytesIO()
+    index = write_tar(buf, samples)
+    path.write_bytes(buf.getvalue())
+    Path(index_path(str(path))).write_bytes(index.to_json())
+
+
 def write_members(path: Path, members: list[tuple[str, bytes]]) -> None:
-    """Write (name, bytes) members in this order as a shard, with schemas.shard's writer."""
+    """Write (name, bytes) members in this order as a shard (and its index), with schemas.shard's writer."""
     samples: list[dict[str, Any]] = []
     for name, data in members:
         key, ext = split_member_name(name)
@@ -70,7 +79,7 @@ def write_members(path: Path, members: list[tuple[str, bytes]]) -> None:
             samples[-1][ext] = data
         else:
             samples.append({"__key__": key, ext: data})
-    path.write_bytes(tar_bytes(samples))
+    write_shard(path, samples)
 
 
 def read_members(path: Path) -> list[tuple[str, bytes]]:
@@ -106,7 +115,7 @@ def build_corpus(root: Path, *, jpg: bool = True, cache: bool = False) -> Path:
                          "text": entry.text, "source_id": sid, "source_path": f"{d}/{sid}",
                          "labels": json.dumps(labels[d], sort_keys=True)})
     for shard, samples in shards.items():
-        (out / "shards" / f"{shard}.tar").write_bytes(tar_bytes(s.to_wds() for s in sorted(samples, key=lambda s: s.key)))
+        write_shard(out / "shards" / f"{shard}.tar", [s.to_wds() for s in sorted(samples, key=lambda s: s.key)])
         mine = [r for r in rows if r["shard"] == shard]
         write_manifest(manifest_table(mine), str(out / "manifest" / f"{shard}.parquet"))
     datasets: dict[str, dict] = {}
@@ -134,6 +143,11 @@ def build_corpus(root: Path, *, jpg: bool = True, cache: bool = False) -> Path:
     stats["tokens"] = {"encoded": len(SPEC), "cached": 0, "fingerprints": {FINGERPRINT: len(SPEC)}}
     stats["accounting"] = {"ok": True, "problems": []}
     (out / "stats.json").write_bytes(dump_stats(stats))
+    (out / "rejects").mkdir()
+    for d, reasons in REJECTED.items():
+        lines = [{"dataset": d, "source_id": f"missing-{i}", "reason": r} for r, n in reasons.items() for i in range(n)]
+        if lines:
+            (out / "rejects" / f"{d}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     if cache:
         faces = [s for samples in shards.values() for s in samples]
         stale = ShardSample(face(99)[0], "train", np.full(256, 7, np.uint16), faces[0].texts)

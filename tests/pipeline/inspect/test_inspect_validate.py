@@ -178,16 +178,37 @@ def test_cli_names_the_problem_shard_and_key(corpus: Path, capsys: pytest.Captur
 
 
 def test_quick_mode_is_the_post_build_check(corpus: Path) -> None:
-    quick = validate_corpus(open_corpus(str(corpus)), mode="quick")
-    assert [p.message for p in quick.problems] == [
-        "dataset cacd (the outputs): read 5 records but written 4 + filtered 0 + rejected 0 = 4 (+1 unaccounted)",
-        "dataset cacd: stats.json says rejects {'image missing': 1}, the outputs hold {}",
-    ]
-    (corpus / "rejects").mkdir()
-    (corpus / "rejects" / "cacd.jsonl").write_text(json.dumps({"dataset": "cacd", "reason": "image missing"}) + "\n")
     quick = validate_corpus(open_corpus(str(corpus)), mode="quick", keep_images=True)
     assert quick.ok and (quick.shards, quick.samples, quick.manifest_rows) == (4, 11, 13)
+    log = (corpus / "rejects" / "cacd.jsonl").read_bytes()
+    (corpus / "rejects" / "cacd.jsonl").unlink()
+    quick = validate_corpus(open_corpus(str(corpus)), mode="quick")
+    assert [p.message for p in quick.problems] == [
+        "dataset 'cacd': stats.json rejected {'image missing': 1} != {} in the rejects logs",
+        "dataset cacd (the outputs): read 5 records but written 4 + filtered 0 + rejected 0 = 4 (+1 unaccounted)",
+    ]
+    full = validate_corpus(open_corpus(str(corpus)))  # the same comparison in both modes
+    assert [p.message for p in full.problems] == [p.message for p in quick.problems]
+    (corpus / "rejects" / "cacd.jsonl").write_bytes(log)
     gone = keys_of(corpus, "val-000000.tar")[0]
     rewrite(corpus, "val-000000.tar", lambda m: [x for x in m if not x[0].startswith(gone)])
     problems = validate_corpus(open_corpus(str(corpus)), mode="quick").problems
     assert any(p.shard == "val-000000" and p.key == gone and "disagree" in p.message for p in problems)
+
+
+def test_quick_mode_reads_indexes_and_full_mode_checks_them(corpus: Path) -> None:
+    index = corpus / "shards" / "train-000001.idx.json"
+    index.unlink()
+    problems = validate_corpus(open_corpus(str(corpus)), mode="quick").problems
+    assert any(p.kind == "index" and p.shard == "train-000001" and "idx.json is missing" in p.message
+               and "rerun the build" in p.message for p in problems)
+    _has(_problems(corpus), "index", "train-000001.tar", None, "idx.json is missing")
+    write_members(corpus / "shards" / "train-000001.tar", read_members(corpus / "shards" / "train-000001.tar"))
+    stale = index.read_bytes()
+    rewrite(corpus, "train-000001.tar", replace(keys_of(corpus, "train-000001.tar")[0], "json", b"{}"))
+    index.write_bytes(stale)  # the tar changed after its index was written
+    _has(_problems(corpus), "index", "train-000001.tar", None, "the tar has")
+    assert validate_corpus(open_corpus(str(corpus)), mode="quick").ok  # quick mode trusts the index
+    index.write_bytes(b"not json")
+    problems = validate_corpus(open_corpus(str(corpus)), mode="quick").problems
+    assert any(p.kind == "index" and "idx.json is not readable JSON" in p.message for p in problems)
