@@ -20,7 +20,7 @@ import fsspec
 
 from pipeline.config import join
 
-BUILD_OUTPUTS = ("shards", "manifest", "rejects", "stats.json")
+BUILD_OUTPUTS = ("shards", "manifest", "rejects", "stats.json", "leaks.jsonl")
 """What a build writes under OUT (the token cache, OUT/cache, is kept across builds)."""
 
 
