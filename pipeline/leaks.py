@@ -220,8 +220,11 @@ def resolve_clusters(element: tuple[str, Iterable[tuple[str, Any]]]) -> Iterator
         if across:
             yield ("leaks", "clusters_across_splits"), 1
         for key in members:
-            held_out = any(nodes[o][0] == target for o in members if photos.find(o) == photos.find(key))
-            yield key, (target, SAME_PHOTO if held_out else NEAR_DUPLICATE)
+            # moved by its photo when a sample of the same photo is in the target split (for one already there:
+            # when it shares its photo at all); otherwise only a near-duplicate link reaches that split
+            same = [o for o in members if o != key and photos.find(o) == photos.find(key)]
+            by_photo = bool(same) if nodes[key][0] == target else any(nodes[o][0] == target for o in same)
+            yield key, (target, SAME_PHOTO if by_photo else NEAR_DUPLICATE)
         yield {
             "cluster": members[0], "split": target, "across_splits": across,
             "members": [{"key": k, "split": nodes[k][0], "datasets": list(nodes[k][1]), "source_path": nodes[k][2]}

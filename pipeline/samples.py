@@ -78,7 +78,7 @@ class Sample:
             jpg=self.jpg,
         )
 
-    def manifest_rows(self) -> list[dict[str, str]]:
+    def manifest_rows(self) -> list[dict[str, str | None]]:
         """One manifest row per text (schemas.manifest), in the order of the sample's texts."""
         if not self.shard:
             raise ValueError(f"sample {self.key} has no shard yet; AssignShards runs before the writers")
