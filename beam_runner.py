@@ -64,6 +64,14 @@ def parser() -> argparse.ArgumentParser:
     cache.add_argument("--token-cache", help="token cache folder (default OUT/cache)")
     cache.add_argument("--no-token-cache", action="store_true", help="encode every face, cache nothing")
     p.add_argument("--progress-every", type=int, default=1000, help="log each stage's rate every N elements")
+    leaks = p.add_argument_group("photo ids and split policy")
+    leaks.add_argument("--split-policy", choices=("merge", "report"), default="merge",
+                       help="merge (default): exact copies, faces of one photo and near-duplicates go to "
+                            "their most held-out split; report: keep every official split, count the leaks")
+    leaks.add_argument("--celeba-hq-mapping", metavar="PATH",
+                       help="CelebA-HQ-to-CelebA-mapping.txt (default: looked for in mm_celeba_hq/, celeba_text_hq/, celeba/)")
+    leaks.add_argument("--near-dup-threshold", type=int, default=4,
+                       help="near-duplicate faces differ in at most this many of 64 perceptual-hash bits (default 4)")
     return p
 
 
@@ -84,7 +92,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[BuildConfig, list[str
             datasets=datasets, output=args.output.rstrip("/"), tokenizer=tokenizer, keep_images=args.keep_images,
             samples_per_shard=args.samples_per_shard, limit=args.limit, max_pixels=args.max_pixels,
             cache=None if args.no_token_cache else (args.token_cache or ""), skipped=skipped,
-            progress_every=args.progress_every,
+            progress_every=args.progress_every, split_policy=args.split_policy,
+            celeba_hq_mapping=args.celeba_hq_mapping, near_dup_threshold=args.near_dup_threshold,
         )
     except ValueError as err:
         p.error(str(err))

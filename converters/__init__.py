@@ -17,7 +17,7 @@ from typing import Any
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome, registry
 from schemas.text import canonical
 
-_NOT_CONVERTERS = {"base", "testing", "fuzzing", "fakes", "fakeroot", "__main__"}
+_NOT_CONVERTERS = {"base", "testing", "fuzzing", "celeba_hq_mapping", "fakes", "fakeroot", "__main__"}
 _loaded = False
 
 

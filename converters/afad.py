@@ -96,4 +96,4 @@ class AFAD(Converter):
                 split = splits[person] = stable_split(person)
             years, sex = int(age), GENDERS[gender]
             yield FaceRecord(self.key, rel, f"{url_base}/{rel}", source_path, split, {"age": years, "gender": sex},
-                             (attribute_text(years, sex),))
+                             (attribute_text(years, sex),), person_id=f"afad:{person}")

@@ -123,7 +123,8 @@ class CACD(Converter):
             split = splits.get(identity)
             if split is None:
                 split = splits[identity] = stable_split(str(identity))
-            yield FaceRecord(self.key, name, f"{url_base}/{name}", source_path, split, {"age": age}, (attribute_text(age),))
+            yield FaceRecord(self.key, name, f"{url_base}/{name}", source_path, split, {"age": age}, (attribute_text(age),),
+                             person_id=f"cacd:{identity}")
 
 
 def _whole_numbers(column: Any, where: str, field: str) -> list[int | None]:

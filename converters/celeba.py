@@ -15,6 +15,11 @@ are right-aligned ``1`` / ``-1`` (so always split on white space)::
 
 ``Male`` becomes ``gender: male|female`` first; the other 39 follow in header order as booleans.
 An image named on two rows is rejected the second time (malformed).
+
+Ids: ``photo_id`` is ``celeba:<file name>`` (the CelebA-HQ re-crops link to it, FORMATS.md
+section 11); ``person_id`` is ``celeba:<identity>`` from ``Anno/identity_CelebA.txt`` when the copy has
+it (``000001.jpg 2880``, no header). An identity line that does not parse rejects its record
+(``malformed line``); an image the file does not list gets no person id.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ _LAYOUTS = (
     ("list_attr_celeba.txt", "list_eval_partition.txt", ("img_align_celeba", "Img/img_align_celeba")),
     ("list_attr_celeba.csv", "list_eval_partition.csv", ("img_align_celeba/img_align_celeba", "img_align_celeba")),
 )
+IDENTITY_FILES = ("Anno/identity_CelebA.txt", "identity_CelebA.txt")
 
 
 class CelebA(Converter):
@@ -57,6 +63,8 @@ class CelebA(Converter):
         on_disk = root.listing(images)
         partition = dict(self._partition(root, part_file))
         seen: dict[str, int] = {}
+        identity_file = root.first_existing(*IDENTITY_FILES)
+        identities = dict(self._identities(root, identity_file)) if identity_file else {}
         for number, fields in self._rows(root, attr_file):
             name = fields[0]
             source_path = root.source_path(f"{images}/{name}")
@@ -80,11 +88,16 @@ class CelebA(Converter):
             if f"{images}/{name}" not in on_disk:
                 yield self.reject(name, source_path, Reasons.IMAGE_MISSING, f"{images}/{name} not found")
                 continue
+            identity = identities.get(name, "")
+            if identity.startswith("line "):
+                yield self.reject(name, source_path, Reasons.MALFORMED, f"{identity_file} {identity}")
+                continue
             labels: dict[str, bool | str] = {"gender": "male" if values["Male"] else "female"}
             labels.update((canonical(a), v) for a, v in values.items() if a != "Male")
             yield attribute_record(
                 dataset=self.key, prefix=self.prefix, source_id=name, image=root.url_of(f"{images}/{name}"),
-                source_path=source_path, split=split, labels=labels,
+                source_path=source_path, split=split, labels=labels, photo_id=f"celeba:{name}",
+                person_id=f"celeba:{identity}" if identity else "",
             )
 
     @staticmethod
@@ -101,6 +114,16 @@ class CelebA(Converter):
             if number <= 2 and (len(fields) == 1 and fields[0].isdigit() or fields and fields[0] == ATTRIBUTES[0]):
                 continue  # the count line and the header line
             yield number, fields
+
+    @staticmethod
+    def _identities(root: DatasetRoot, rel: str) -> Iterator[tuple[str, str]]:
+        """``(image, identity)`` per line; a line that does not parse gives ``(image, "line N: ...")``."""
+        for number, line in root.lines(rel):
+            fields = line.split()
+            if len(fields) == 2 and fields[1].isdecimal():
+                yield fields[0], str(int(fields[1]))
+            elif fields:
+                yield fields[0], f"line {number}: expected '<image> <identity number>', got {line[:80]!r}"
 
     @staticmethod
     def _partition(root: DatasetRoot, rel: str) -> Iterator[tuple[str, str]]:

@@ -144,8 +144,9 @@ class CelebaDialog(Converter):
                 continue
             url, image_source = image
             labels = dict(zip(LABEL_NAMES, row, strict=True)) if row is not None else {}
+            photo = f"celeba_hq:{index_of(name)}" if hq else f"celeba:{name}"
             yield FaceRecord(self.key, name, url, image_source, split or stable_split(name), labels,
-                             (Text("caption", text),))
+                             (Text("caption", text),), photo_id=photo)
 
     @staticmethod
     def read_captions(root: DatasetRoot, rel: str) -> list[tuple[str, object]]:

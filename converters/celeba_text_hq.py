@@ -29,7 +29,7 @@ from collections.abc import Iterator
 
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from converters.mm_celeba_hq import MARKERS as HQ_MARKERS
-from converters.mm_celeba_hq import caption_files, image_index, index_of
+from converters.mm_celeba_hq import caption_files, hq_photo_id, image_index, index_of
 from schemas import FaceRecord, Reasons, Text, most_held_out, normalize_caption
 
 CAPTION_FOLDER = "captions"
@@ -76,10 +76,12 @@ class CelebaTextHq(Converter):
             texts = tuple(Text("caption", line) for line in lines)
             if idx in own:
                 image = own[idx]
-                yield FaceRecord(self.key, sid, root.url_of(image), root.source_path(image), split, {}, texts)
+                yield FaceRecord(self.key, sid, root.url_of(image), root.source_path(image), split, {}, texts,
+                                 photo_id=hq_photo_id(idx))
             elif shared is not None and idx in shared[1]:
                 hq, images = shared
-                yield FaceRecord(self.key, sid, hq.url_of(images[idx]), hq.source_path(images[idx]), split, {}, texts)
+                yield FaceRecord(self.key, sid, hq.url_of(images[idx]), hq.source_path(images[idx]), split, {}, texts,
+                                 photo_id=hq_photo_id(idx))
             else:
                 expected = f"{IMAGE_FOLDER}/{idx}.jpg"
                 where = f" nor in {shared[0].source_path('')}" if shared is not None else f" and no {HQ_IMAGES}/ folder"

@@ -239,7 +239,8 @@ class ImdbWiki(Converter):
             text = texts.get((years, sex))
             if text is None:
                 text = texts[(years, sex)] = (Text("attributes", format_attributes(subset, labels)),)
-            yield FaceRecord(self.key, sid, f"{base_url}/{path}", source_path, split, labels, text, box)
+            yield FaceRecord(self.key, sid, f"{base_url}/{path}", source_path, split, labels, text, box,
+                             person_id=f"{subset}:{person}")
 
     def _not_written(self, code: int, sid: str, source_path: str, at: str, row: int,
                      values: Mapping[str, list[float]]) -> Outcome:

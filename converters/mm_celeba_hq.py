@@ -98,6 +98,11 @@ def index_of(name: str) -> str:
     return _decimal(stem) if stem.isdecimal() else stem
 
 
+def hq_photo_id(idx: str) -> str:
+    """The photo id of CelebA-HQ image `idx` (``celeba_hq:12``); the build links it to its CelebA original."""
+    return f"celeba_hq:{idx}"
+
+
 def image_index(root: DatasetRoot) -> tuple[str, dict[str, str]]:
     """This copy's CelebA-HQ image folder and its images by index (``'12'`` -> ``image/12.jpg``)."""
     folder = next((f for f in IMAGE_FOLDERS if root.isdir(f)), IMAGE_FOLDERS[1])
@@ -163,7 +168,7 @@ class MmCelebaHq(Converter):
                 yield self.reject(sid, root.source_path(expected), Reasons.IMAGE_MISSING, f"{expected} not found (for {rel})")
                 continue
             yield FaceRecord(self.key, sid, root.url_of(image), root.source_path(image), split, {},
-                             tuple(Text("caption", line) for line in lines))
+                             tuple(Text("caption", line) for line in lines), photo_id=hq_photo_id(idx))
 
     @staticmethod
     def split_lists(root: DatasetRoot) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """BuildCorpus: the whole build as one composite transform, wiring the steps of DESIGN.md section 1.
 
-    ReadRecords -> SplitOutcomes -> LoadFaces -> DedupeByContent -> AssignShards -> GroupByShard
-        -> TokenizeFaces -> WriteShards + WriteManifest;  rejects -> WriteRejects;  tallies -> WriteStats
+    ReadRecords -> SplitOutcomes -> LinkPhotoIds -> LoadFaces -> DedupeByContent -> FindLeaks
+        -> ApplySplitPolicy -> AssignShards -> GroupByShard -> TokenizeFaces -> WriteShards + WriteManifest;
+    rejects -> WriteRejects;  tallies -> WriteStats
 
 `run_build` runs it with the given Beam options and then re-reads the outputs (`verify_build`), so
 a runner that reports success without writing everything still fails the build. It starts by
@@ -24,8 +25,18 @@ from apache_beam.runners.runner import PipelineState
 from pipeline.config import BuildConfig
 from pipeline.dedupe import DedupeByContent
 from pipeline.files import STALE_TEMP_SECONDS, remove_build_outputs, remove_stale_temps
+from pipeline.leaks import (
+    ApplySplitPolicy,
+    FindLeaks,
+    LinkPhotoIds,
+    find_mapping,
+    id_tallies,
+    load_mapping,
+    move_tallies,
+)
 from pipeline.load import LoadFaces
 from pipeline.meter import metrics_table
+from pipeline.neardup import bands_for
 from pipeline.read import ReadRecords, SplitByType
 from pipeline.report import (
     WriteRejects,
@@ -58,8 +69,17 @@ class BuildCorpus(beam.PTransform):
         c = self.config
         outcomes = pbegin | "ReadRecords" >> ReadRecords(c.datasets, c.limit, c.progress_every)
         parts = outcomes | "SplitOutcomes" >> SplitByType(records=FaceRecord, filtered=Filtered, rejects=Reject)
-        loaded = parts["records"] | "LoadFaces" >> LoadFaces(c.max_pixels, c.progress_every)
-        samples = loaded["faces"] | "DedupeByContent" >> DedupeByContent()
+        mapping, mapping_summary = load_mapping(find_mapping(c.datasets, c.celeba_hq_mapping))
+        linked = (
+            parts["records"]
+            | "LinkPhotoIds" >> beam.ParDo(LinkPhotoIds(mapping.originals if mapping else None))
+            | "SplitLinks" >> SplitByType(records=FaceRecord, tallies=tuple)
+        )
+        loaded = linked["records"] | "LoadFaces" >> LoadFaces(c.max_pixels, c.progress_every)
+        faces = loaded["faces"] | "DedupeByContent" >> DedupeByContent()
+        leaks = (faces, loaded["hashes"]) | "FindLeaks" >> FindLeaks(
+            c.output, c.near_dup_threshold, bands_for(c.near_dup_threshold), any(d.key == "celeba" for d in c.datasets))
+        samples = (faces, leaks["clusters"]) | "ApplySplitPolicy" >> ApplySplitPolicy(c.split_policy)
         shards = (
             samples
             | "AssignShards" >> AssignShards(c.samples_per_shard)
@@ -72,12 +92,17 @@ class BuildCorpus(beam.PTransform):
             outcomes | "CountRead" >> beam.Map(read_tally),
             parts["filtered"] | "CountFiltered" >> beam.Map(filtered_tally),
             samples | "CountSplitConflicts" >> beam.FlatMap(sample_tallies),
+            samples | "CountMoves" >> beam.FlatMap(move_tallies),
+            loaded["faces"] | "CountIds" >> beam.FlatMap(lambda kv: id_tallies(kv[1])),
+            linked["tallies"],
+            leaks["tallies"],
             shards | "CountTokens" >> beam.FlatMap(token_tallies),
             shards | "WriteShards" >> WriteShards(c.output, c.progress_every),
             shards | "WriteManifest" >> WriteManifest(c.output),
             (parts["rejects"], loaded["rejects"]) | "AllRejects" >> beam.Flatten() | "WriteRejects" >> WriteRejects(c.output),
         )
-        return tallies | "AllTallies" >> beam.Flatten() | "WriteStats" >> WriteStats(c.output, c.summary())
+        build = c.summary() | {"celeba_hq_mapping": mapping_summary}
+        return tallies | "AllTallies" >> beam.Flatten() | "WriteStats" >> WriteStats(c.output, build)
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,9 @@ class BuildConfig:
     cache: str | None = ""  # token cache URL; "" -> OUT/cache, None -> no cache
     skipped: tuple[str, ...] = ()  # dataset keys asked for whose folder is absent
     progress_every: int = 1000  # log a stage's rate every N elements
+    split_policy: str = "merge"  # "merge": a cluster (same face/photo/near-duplicate) takes its most held-out split; "report": splits as published
+    celeba_hq_mapping: str | None = None  # CelebA-HQ-to-CelebA-mapping.txt; None: looked for in the dataset folders
+    near_dup_threshold: int = 4  # Hamming bits (of 64) at most between near-duplicate faces (pipeline/neardup.py)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "output", absolute(self.output.rstrip("/")))
@@ -101,6 +104,10 @@ class BuildConfig:
             raise ValueError(f"--samples-per-shard must be >= 1, got {self.samples_per_shard}")
         if self.limit is not None and self.limit < 0:
             raise ValueError(f"--limit must be >= 0, got {self.limit}")
+        if self.split_policy not in ("merge", "report"):
+            raise ValueError(f"--split-policy must be merge or report, got {self.split_policy!r}")
+        if not 0 <= self.near_dup_threshold <= 15:
+            raise ValueError(f"--near-dup-threshold must be 0..15 bits, got {self.near_dup_threshold}")
 
     @property
     def cache_url(self) -> str | None:
@@ -117,6 +124,8 @@ class BuildConfig:
             "keep_images": self.keep_images,
             "samples_per_shard": self.samples_per_shard,
             "limit": self.limit,
+            "split_policy": self.split_policy,
+            "near_dup_threshold": self.near_dup_threshold,
         }
 
 

@@ -29,7 +29,7 @@ import fsspec
 
 from pipeline.config import join
 
-BUILD_OUTPUTS = ("shards", "manifest", "rejects", "stats.json")
+BUILD_OUTPUTS = ("shards", "manifest", "rejects", "stats.json", "leaks.jsonl")
 """What a build writes under OUT (the token cache, OUT/cache, is kept across builds)."""
 TEMP_PREFIX = ".tmp-"
 STALE_TEMP_SECONDS = 24 * 3600

@@ -22,7 +22,7 @@ from pipeline.config import join
 from pipeline.files import jsonl, write_bytes
 from pipeline.samples import Sample
 from schemas import SPLITS, Filtered, Reject
-from schemas.stats import STATS_FILE, accounting_problems, dump_stats
+from schemas.stats import LEAK_COUNTS, NEAR_DUPLICATE_COUNTS, STATS_FILE, accounting_problems, dump_stats
 
 Tally = tuple[tuple[str, ...], int]
 
@@ -43,12 +43,12 @@ def filtered_tally(outcome: Filtered) -> Tally:
 
 
 def sample_tallies(sample: Sample) -> Iterator[Tally]:
-    """Split conflicts: a sample whose records are in several splits, and the records moved."""
+    """Split conflicts (a sample whose own records are in several splits) and every record moved, by any cause."""
     if sample.split_conflict:
         yield ("split_conflicts",), 1
-        for record in sample.records:
-            if record.split != sample.split:
-                yield ("datasets", record.dataset, "moved_to_held_out_split"), 1
+    for record in sample.records:
+        if record.split != sample.split:
+            yield ("datasets", record.dataset, "moved_to_held_out_split"), 1
 
 
 def token_tallies(shard: tuple[str, Iterable[Sample]]) -> Iterator[Tally]:
@@ -107,10 +107,12 @@ def build_stats(tallies: Mapping[tuple[str, ...], int], build: Mapping[str, Any]
     """stats.json from summed tallies (see the module docstring); `build` is the build's settings."""
     datasets: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"read": 0, "written": 0, "pairs": 0, "filtered": {}, "rejected": {}, "moved_to_held_out_split": 0,
-                 "pairs_in_shards": 0}
+                 "pairs_in_shards": 0, "moved": {}, "leaking": {}, "photo_links": {}, "ids": {}}
     )
     splits: dict[str, dict[str, int]] = {}
     tokens: dict[str, Any] = {"encoded": 0, "cached": 0, "fingerprints": {}}
+    near = dict.fromkeys(NEAR_DUPLICATE_COUNTS, 0)
+    leaks = dict.fromkeys(LEAK_COUNTS, 0)
     conflicts = 0
     for path, n in sorted(tallies.items()):
         kind = path[0]
@@ -126,6 +128,10 @@ def build_stats(tallies: Mapping[tuple[str, ...], int], build: Mapping[str, Any]
             tokens[path[1]] = n
         elif kind == "split_conflicts":
             conflicts = n
+        elif kind == "near_duplicates" and path[1] in near:
+            near[path[1]] = n
+        elif kind == "leaks" and path[1] in leaks:
+            leaks[path[1]] = n
         else:
             raise ValueError(f"unknown tally {path}")
     per_dataset = {}
@@ -146,6 +152,8 @@ def build_stats(tallies: Mapping[tuple[str, ...], int], build: Mapping[str, Any]
         "totals": totals,
         "splits": {s: splits[s] for s in sorted(splits, key=lambda s: SPLITS.index(s) if s in SPLITS else 99)},
         "split_conflicts": conflicts,
+        "near_duplicates": {"threshold": build.get("near_dup_threshold"), **near},
+        "leaks": {"policy": build.get("split_policy"), **leaks},
         "tokens": tokens,
     }
     problems = accounting_problems(stats)

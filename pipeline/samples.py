@@ -34,6 +34,8 @@ class Sample:
     jpg: bytes | None = None
     encoded: bool = False  # True: codes computed in this build; False: read from the token cache
     tokenizer: str = ""  # fingerprint of the tokenizer that made `tokens`
+    cluster_split: str = ""  # the most held-out split of its cluster (same photo / near-duplicate), "" if none
+    cluster_cause: str = ""  # why it is in that cluster: "same_photo" or "near_duplicate"
 
     @classmethod
     def merge(cls, key: str, records: Iterable[FaceRecord]) -> Sample:
@@ -47,6 +49,11 @@ class Sample:
     def split_conflict(self) -> bool:
         """Its records come from different splits (it went to the most held-out one)."""
         return len({r.split for r in self.records}) > 1
+
+    @property
+    def face_split(self) -> str:
+        """The most held-out split of its own records (where exact duplicates alone put it)."""
+        return most_held_out({r.split for r in self.records})
 
     @property
     def first(self) -> FaceRecord:
@@ -66,11 +73,12 @@ class Sample:
             tokens=self.tokens,
             texts=tuple(TextEntry(r.dataset, t.kind, t.text) for r in self.records for t in r.texts),
             labels=labels,
-            sources=tuple(SourceRef(r.dataset, r.source_id, r.source_path, r.split) for r in self.records),
+            sources=tuple(SourceRef(r.dataset, r.source_id, r.source_path, r.split, r.photo_id, r.person_id)
+                          for r in self.records),
             jpg=self.jpg,
         )
 
-    def manifest_rows(self) -> list[dict[str, str]]:
+    def manifest_rows(self) -> list[dict[str, str | None]]:
         """One manifest row per text (schemas.manifest), in the order of the sample's texts."""
         if not self.shard:
             raise ValueError(f"sample {self.key} has no shard yet; AssignShards runs before the writers")
@@ -82,5 +90,6 @@ class Sample:
                     "key": self.key, "shard": self.shard, "split": self.split, "dataset": record.dataset,
                     "kind": text.kind, "text": text.text, "source_id": record.source_id,
                     "source_path": record.source_path, "labels": labels,
+                    "photo_id": record.photo_id or None, "person_id": record.person_id or None,
                 })
         return rows

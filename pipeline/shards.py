@@ -166,7 +166,7 @@ class WriteManifestPart(beam.DoFn):
         buf = io.BytesIO()
         write_manifest(manifest_table(rows), buf)
         write_bytes(join(self.output, "manifest", f"{shard}.parquet"), buf.getvalue())
-        for dataset, n in sorted(Counter(r["dataset"] for r in rows).items()):
+        for dataset, n in sorted(Counter(str(r["dataset"]) for r in rows).items()):
             yield ("datasets", dataset, "pairs"), n
 
 

@@ -79,6 +79,12 @@ class FaceRecord:
     `image` is the URL the loader opens (local path or any fsspec URL); `source_path` is the same
     image relative to the input root (``celeba/Img/img_align_celeba/000001.jpg``), which is what
     outputs record, so a build's outputs do not depend on where the raw data lives.
+
+    `photo_id` names the photograph the face was cut from, across datasets, where that is known
+    (``celeba:000124.jpg`` for a CelebA image, its CelebA-Dialog twin and, once linked through the
+    CelebA-HQ mapping file, its CelebA-HQ re-crop ``celeba_hq:123``); `person_id` names the person
+    where the dataset says who it is (``celeba:2880``, ``cacd:17``, ``imdb:nm0000001``). Both are
+    ``<namespace>:<id as the dataset writes it>``, or "" when unknown.
     """
 
     dataset: str
@@ -89,6 +95,8 @@ class FaceRecord:
     labels: Mapping[str, LabelValue] = field(default_factory=dict)
     texts: tuple[Text, ...] = ()
     box: Box | None = None
+    photo_id: str = ""
+    person_id: str = ""
 
     def validate(self) -> None:
         """Raise ValueError naming the field if this record breaks a contract of DESIGN.md 3.4."""
@@ -116,6 +124,15 @@ class FaceRecord:
                         raise ValueError(f"{where}: text says {key}={value!r}, labels say {self.labels.get(key)!r}")
         if self.box is not None and (self.box.width <= 0 or self.box.height <= 0):
             raise ValueError(f"{where}: face box {self.box} is empty")
+        for name, ident in (("photo_id", self.photo_id), ("person_id", self.person_id)):
+            if ident and not is_namespaced_id(ident):
+                raise ValueError(f"{where}: {name} {ident!r} is not '<namespace>:<id>' without spaces")
+
+
+def is_namespaced_id(ident: str) -> bool:
+    """A photo or person id: ``<namespace>:<id>``, both parts non-empty, no white space."""
+    namespace, sep, rest = ident.partition(":")
+    return bool(sep and namespace and rest) and not any(c.isspace() for c in ident)
 
 
 def attribute_record(
@@ -128,10 +145,13 @@ def attribute_record(
     split: str,
     labels: Mapping[str, LabelValue],
     box: Box | None = None,
+    photo_id: str = "",
+    person_id: str = "",
 ) -> FaceRecord:
     """Build a record whose one text is its labels in the text protocol."""
     text = format_attributes(prefix, labels)
-    return FaceRecord(dataset, source_id, image, source_path, split, dict(labels), (Text("attributes", text),), box)
+    return FaceRecord(dataset, source_id, image, source_path, split, dict(labels), (Text("attributes", text),), box,
+                      photo_id, person_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,13 @@ labels per dataset, provenance) and optionally ``<key>.jpg`` (DESIGN.md 3.4). Th
      "texts": [{"dataset": "celeba", "kind": "attributes", "text": "celeba gender: male; ..."}],
      "labels": {"celeba": {"gender": "male", "smiling": true}},
      "sources": [{"dataset": "celeba", "source_id": "000001.jpg",
-                  "source_path": "celeba/Img/img_align_celeba/000001.jpg", "split": "test"}]}
+                  "source_path": "celeba/Img/img_align_celeba/000001.jpg", "split": "test",
+                  "photo_id": "celeba:000001.jpg", "person_id": "celeba:2880"}]}
+
+A source's ``photo_id`` and ``person_id`` (`schemas.records.FaceRecord`) are written only when known;
+files written before they existed read back with both "". A source's ``split`` is its dataset's
+split; the sample's ``split`` is where the build put it (the most held-out split of every sample
+that shows the same face, photo or near-duplicate, unless the build kept official splits).
 """
 
 from __future__ import annotations
@@ -54,6 +60,17 @@ class SourceRef:
     source_id: str
     source_path: str
     split: str
+    photo_id: str = ""
+    person_id: str = ""
+
+    def meta(self) -> dict[str, str]:
+        """The source's entry of ``<key>.json`` (ids only when known)."""
+        out = {"dataset": self.dataset, "source_id": self.source_id, "source_path": self.source_path, "split": self.split}
+        if self.photo_id:
+            out["photo_id"] = self.photo_id
+        if self.person_id:
+            out["person_id"] = self.person_id
+        return out
 
 
 @dataclass(frozen=True)
@@ -75,10 +92,7 @@ class ShardSample:
             "split": self.split,
             "texts": [{"dataset": t.dataset, "kind": t.kind, "text": t.text} for t in self.texts],
             "labels": {d: dict(v) for d, v in sorted(self.labels.items())},
-            "sources": [
-                {"dataset": s.dataset, "source_id": s.source_id, "source_path": s.source_path, "split": s.split}
-                for s in self.sources
-            ],
+            "sources": [s.meta() for s in self.sources],
         }
 
     def to_wds(self) -> dict[str, Any]:
@@ -125,7 +139,11 @@ class ShardSample:
             tokens=tokens,
             texts=tuple(TextEntry(t["dataset"], t["kind"], t["text"]) for t in meta["texts"]),
             labels={d: dict(v) for d, v in meta["labels"].items()},
-            sources=tuple(SourceRef(s["dataset"], s["source_id"], s["source_path"], s["split"]) for s in meta["sources"]),
+            sources=tuple(
+                SourceRef(s["dataset"], s["source_id"], s["source_path"], s["split"], s.get("photo_id", ""),
+                          s.get("person_id", ""))
+                for s in meta["sources"]
+            ),
             jpg=jpg,
         )
 
@@ -175,3 +193,6 @@ def validate_meta(meta: Any) -> None:
     for s in sources:
         if not isinstance(s, dict) or not {"dataset", "source_id", "source_path", "split"} <= set(s):
             raise SampleError(f"sample {key}: source entry {s!r} needs dataset, source_id, source_path and split")
+        for name in ("photo_id", "person_id"):
+            if name in s and (not isinstance(s[name], str) or not s[name]):
+                raise SampleError(f"sample {key}: source entry {s!r} has a {name} that is not a non-empty string")

@@ -6,13 +6,34 @@ The document (keys in this order, counts are records unless named otherwise)::
     {"build": {...the build's settings...},
      "datasets": {"celeba": {"read": 12, "written": 8, "pairs": 8,
                              "filtered": {"<reason>": 0}, "rejected": {"<reason>": 4},
-                             "moved_to_held_out_split": 0, "pairs_in_shards": 8,
+                             "moved_to_held_out_split": 1, "pairs_in_shards": 8,
+                             "moved": {"same_face": 0, "same_photo": 1, "near_duplicate": 0},
+                             "leaking": {}, "photo_links": {}, "ids": {"photo_id": 8, "person_id": 8},
                              "filtered_total": 0, "rejected_total": 4}, ...},
      "totals": {"read", "written", "pairs", "filtered_total", "rejected_total", "samples", "shards"},
      "splits": {"train": {"samples": 40, "shards": 3, "bytes": 123456}, ...},
      "split_conflicts": 1,
+     "near_duplicates": {"threshold": 4, "compared_pairs": 310, "pairs": 2, "hot_buckets": 0,
+                         "hot_bucket_entries": 0},
+     "leaks": {"policy": "merge", "clusters": 3, "clusters_across_splits": 2, "clustered_samples": 7,
+               "photo_pairs": 5, "lines_written": 3},
      "tokens": {"encoded": 90, "cached": 12, "fingerprints": {"<fingerprint>": 102}},
      "accounting": {"ok": true, "problems": []}}
+
+Per dataset, ``moved_to_held_out_split`` counts every record whose sample went to a more held-out
+split than its own, and ``moved`` the same records by cause: ``same_face`` (an exact duplicate in
+another split), ``same_photo`` (a record of another sample shares its photo id), ``near_duplicate``
+(a face within ``near_duplicates.threshold`` bits of the perceptual hash). Under the ``report``
+split policy nothing moves but exact duplicates, and ``leaking`` counts by cause the records that
+``merge`` would move. ``photo_links`` counts CelebA-HQ photo ids: ``linked`` to their CelebA original
+through the mapping file, ``no mapping file``, ``index not in mapping``, and ``original not in the
+build`` (a linked id no CelebA record carries although CelebA was built). ``ids`` counts written
+records with a photo id and with a person id. ``build.celeba_hq_mapping`` names the mapping file
+read and its refused rows by reason (or says none was found). ``near_duplicates``: pairs compared
+in LSH buckets, confirmed pairs, buckets left uncompared because they held more than the bucket
+limit (``hot_buckets``) and their entries. ``leaks``: clusters (samples joined by photo or near-
+duplicate links), how many span several splits, and the samples the one local clustering step held;
+every cluster is a line of ``OUT/leaks.jsonl`` (members with split, datasets, source path; edges).
 
 The invariant (DESIGN.md 3.5), per dataset: ``read == written + filtered + rejected``, and the
 shards hold as many texts as the manifest has rows (``pairs_in_shards == pairs``). `unaccounted`
@@ -40,6 +61,10 @@ class DatasetStats(TypedDict, total=False):
     rejected: dict[str, int]
     moved_to_held_out_split: int
     pairs_in_shards: int
+    moved: dict[str, int]
+    leaking: dict[str, int]
+    photo_links: dict[str, int]
+    ids: dict[str, int]
     filtered_total: int
     rejected_total: int
 
@@ -56,6 +81,23 @@ class TokenStats(TypedDict):
     fingerprints: dict[str, int]
 
 
+class NearDuplicateStats(TypedDict):
+    threshold: int
+    compared_pairs: int
+    pairs: int
+    hot_buckets: int
+    hot_bucket_entries: int
+
+
+class LeakStats(TypedDict):
+    policy: str
+    clusters: int
+    clusters_across_splits: int
+    clustered_samples: int
+    photo_pairs: int
+    lines_written: int
+
+
 class Accounting(TypedDict):
     ok: bool
     problems: list[str]
@@ -67,11 +109,15 @@ class Stats(TypedDict):
     totals: dict[str, int]
     splits: dict[str, SplitStats]
     split_conflicts: int
+    near_duplicates: NearDuplicateStats
+    leaks: LeakStats
     tokens: TokenStats
     accounting: Accounting
 
 
 DATASET_COUNTS = ("read", "written", "pairs")
+NEAR_DUPLICATE_COUNTS = ("compared_pairs", "pairs", "hot_buckets", "hot_bucket_entries")
+LEAK_COUNTS = ("clusters", "clusters_across_splits", "clustered_samples", "photo_pairs", "lines_written")
 DATASET_REASONS = ("filtered", "rejected")
 TOTALS = ("read", "written", "pairs", "filtered_total", "rejected_total", "samples", "shards")
 

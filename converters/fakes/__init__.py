@@ -27,6 +27,12 @@ def fake_face(seed: int, size: tuple[int, int] = (72, 88)) -> Image.Image:
     hair = tuple(int(v) for v in rng.integers(0, 120, 3))
     img = Image.new("RGB", size, bg)
     d = ImageDraw.Draw(img)
+    scene = np.random.default_rng([seed, 1])  # a few shapes behind the head, so distinct fakes look distinct
+    for _ in range(4):  # to a perceptual hash (pipeline/neardup.py), as distinct photos do
+        x, y = scene.uniform(-0.2, 1.0, 2) * (w, h)
+        rw, rh = scene.uniform(0.15, 0.5, 2) * (w, h)
+        shape = d.rectangle if scene.integers(2) else d.ellipse
+        shape([x, y, x + rw, y + rh], fill=tuple(int(v) for v in scene.integers(0, 256, 3)))
     cx, cy = w / 2 + rng.uniform(-3, 3), h / 2 + rng.uniform(-2, 4)
     fw, fh = w * rng.uniform(0.30, 0.38), h * rng.uniform(0.34, 0.42)
     d.ellipse([cx - fw - 3, cy - fh - 6, cx + fw + 3, cy + fh * 0.3], fill=hair)

@@ -6,7 +6,9 @@ Indexes 0..3 have their images only in ``mm_celeba_hq/`` (the test adds that fol
 both places (this folder's copy wins); 20..23 and 26 are in ``CelebAimg/``. Index 26's file holds
 GBK-encoded full-width punctuation (invalid UTF-8 byte pairs) and one stray Latin-1 byte.
 Variants: ``default`` (images split between ``CelebAimg/`` and MM-CelebA-HQ), ``own`` (every image in
-``CelebAimg/``, CRLF files, inside an extra ``CelebAText-HQ données/`` folder).
+``CelebAimg/``, CRLF files, inside an extra ``CelebAText-HQ données/`` folder). Both carry the
+CelebA-HQ mapping file of ``fakes/mm_celeba_hq.py`` (20..26 map to CelebA files the fake CelebA
+does not have).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from converters.fakes import fake_face, save_image, write_text
+from converters.fakes.mm_celeba_hq import MAPPED, MAPPING_FILE, mapping_text
 
 TRAIN = (0, 1, 2, 20, 21, 26, 5, 24)
 TEST = (3, 22, 23)
@@ -60,6 +63,7 @@ def make(folder: Path, variant: str = "default") -> None:
             write_text(path, "\n \n" if idx == EMPTY else "\n".join(captions(idx)) + "\n", crlf=own_all)
         if idx in OWN or (own_all and idx in SHARED):
             save_image(fake_face(6000 + idx, (64, 64)), folder / "CelebAimg" / f"{idx}.jpg")
+    write_text(folder / MAPPING_FILE, mapping_text(MAPPED), crlf=own_all)
     write_text(folder / "data_flist" / "train.flist", "".join(f"../data/CelebAimg/{i}.jpg\n" for i in TRAIN), crlf=own_all)
     write_text(folder / "data_flist" / "test.flist",
                "".join(f"/home/user/CelebAMask-HQ/CelebA-HQ-img/{i}.jpg\n" for i in TEST), crlf=own_all)

@@ -6,6 +6,10 @@ Variants: ``default`` (``image/<idx>.jpg``, Python 3 pickles of str), ``images``
 with zero-padded names ``000004.jpg``, CRLF captions, Python 2 pickles whose entries are byte
 strings), ``hq`` (CelebAMask-HQ's ``CelebA-HQ-img/`` inside an extra ``multi-modal celeba/`` folder,
 protocol-3 pickles of bytes).
+Every variant has CelebAMask-HQ's ``CelebA-HQ-to-CelebA-mapping.txt`` (header, multi-space columns,
+0-based ``orig_idx``): CelebA-HQ image ``i`` is the fake CelebA's ``{12 - i:06d}.jpg``, so test images 8,
+9, 10 have originals in CelebA's train split and train images 1, 2 originals in its test split;
+images 12..26 map to CelebA files the fake CelebA does not have.
 """
 
 from __future__ import annotations
@@ -41,6 +45,22 @@ def captions(idx: int) -> list[str]:
     return out
 
 
+MAPPING_FILE = "CelebA-HQ-to-CelebA-mapping.txt"
+MAPPED = tuple(range(27))  # the rows of the fake mapping file (this dataset's and CelebAText-HQ's indexes)
+
+
+def original_index(idx: int) -> int:
+    """The fake mapping: CelebA-HQ image `idx` -> its 0-based CelebA index (``000012.jpg`` is 11)."""
+    return 11 - idx if idx < N else 100 + idx
+
+
+def mapping_text(indexes: tuple[int, ...]) -> str:
+    """``CelebA-HQ-to-CelebA-mapping.txt`` for these CelebA-HQ indexes, padded like the real file."""
+    rows = [f"{'idx':<12}{'orig_idx':<12}orig_file\n"]
+    rows += [f"{i:<12}{original_index(i):<12}{original_index(i) + 1:06d}.jpg\n" for i in indexes]
+    return "".join(rows)
+
+
 def py2_pickle(names: list[str]) -> bytes:
     """A protocol-2 pickle of a list of byte strings, as Python 2 writes ``pickle.dump([...], f, 2)``."""
     body = b"".join(b"U" + bytes([len(n)]) + n.encode("ascii") for n in names)
@@ -69,5 +89,6 @@ def make(folder: Path, variant: str = "default") -> None:
         if idx != MISSING_IMAGE:
             name = f"{idx:06d}.jpg" if variant == "images" else f"{idx}.jpg"
             save_image(fake_face(5000 + idx, (64, 64)), images / name)
+    write_text(folder / MAPPING_FILE, mapping_text(MAPPED))
     write_pickle(folder / "train" / "filenames.pickle", [str(i) for i in TRAIN], variant)
     write_pickle(folder / "test" / "filenames.pickle", [str(i) for i in TEST], variant)

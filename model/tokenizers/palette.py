@@ -3,7 +3,7 @@
 NOT A VQGAN. It learns nothing and its codes say only "this patch is roughly this colour": use it to
 exercise and time a build (``--vqgan-preset palette``) at thousands of faces per second per core,
 never to train a model that should draw faces. It has the public surface of
-`model.image_tokenizer.ImageTokenizer` that the pipeline and the model use: ``encode`` (B, 256, 256, 3)
+`model.tokenizers.vqgan.ImageTokenizer` that the pipeline and the model use: ``encode`` (B, 256, 256, 3)
 uint8 -> (B, 256) uint16 row-major over the 16x16 grid, ``decode``, ``fingerprint``, ``num_tokens``,
 ``codebook_size``, ``resolution``, plus ``kind = "palette"`` and ``grid_side = 16``.
 

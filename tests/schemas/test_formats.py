@@ -30,6 +30,7 @@ def _row(i):
         "key": f"{i:032x}", "shard": "train-000000.tar", "split": "train", "dataset": "celeba",
         "kind": "attributes", "text": "celeba smiling: true;", "source_id": f"{i:06d}.jpg",
         "source_path": f"celeba/Img/img_align_celeba/{i:06d}.jpg", "labels": json.dumps({"smiling": True}),
+        "photo_id": f"celeba:{i:06d}.jpg" if i % 2 else None, "person_id": f"celeba:{i % 7}" if i % 3 else None,
     }
 
 
@@ -39,6 +40,40 @@ def test_manifest_write_read_round_trip(tmp_path):
     back = read_manifest(str(tmp_path))
     assert back.schema.equals(MANIFEST_SCHEMA)
     assert back.to_pylist() == rows
+
+
+def test_manifest_written_before_the_id_columns_reads_with_nulls(tmp_path):
+    import pyarrow.parquet as pq
+
+    old_rows = [{k: v for k, v in _row(i).items() if k not in ("photo_id", "person_id")} for i in range(3)]
+    old_schema = pa.schema([f for f in MANIFEST_SCHEMA if f.name not in ("photo_id", "person_id")])
+    pq.write_table(pa.Table.from_pylist(old_rows, schema=old_schema), str(tmp_path / "old.parquet"))
+    back = read_manifest(str(tmp_path)).to_pylist()
+    assert back == [{**row, "photo_id": None, "person_id": None} for row in old_rows]
+
+
+def test_sample_ids_round_trip_and_old_json_reads_without_them():
+    ref = SourceRef("mm_celeba_hq", "12", "mm_celeba_hq/image/12.jpg", "test", "celeba:000124.jpg", "celeba:7")
+    sample = _sample(sources=(ref,))
+    fields = sample.to_wds()
+    meta = json.loads(fields["json"])
+    assert meta["sources"][0]["photo_id"] == "celeba:000124.jpg" and meta["sources"][0]["person_id"] == "celeba:7"
+    assert ShardSample.from_wds(fields).sources == (ref,)
+    for s in meta["sources"]:
+        del s["photo_id"], s["person_id"]
+    old = ShardSample.from_wds({**fields, "json": json.dumps(meta).encode()})
+    assert old.sources[0].photo_id == "" and old.sources[0].person_id == ""
+    assert "photo_id" not in _sample().meta()["sources"][0]  # unknown ids are not written
+
+
+def test_record_ids_must_be_namespaced():
+    good = attribute_record(dataset="cacd", prefix="cacd", source_id="a.jpg", image="x", source_path="cacd/a.jpg",
+                            split="train", labels={"age": 3}, person_id="cacd:17")
+    good.validate()
+    for bad in ("17", "cacd:", ":17", "cacd:1 7"):
+        with pytest.raises(ValueError, match="person_id"):
+            attribute_record(dataset="cacd", prefix="cacd", source_id="a.jpg", image="x", source_path="cacd/a.jpg",
+                             split="train", labels={"age": 3}, person_id=bad).validate()
 
 
 def test_manifest_is_deterministic(tmp_path):
