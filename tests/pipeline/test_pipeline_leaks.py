@@ -17,14 +17,21 @@ import numpy as np
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from model.tokenizers.faces import decode_face
 from PIL import Image
 
 from converters.celeba_hq_mapping import parse_mapping
 from converters.fakes import fake_face, make_all
 from converters.fakes.mm_celeba_hq import MAPPING_FILE
+from model.tokenizers.faces import decode_face
 from pipeline.config import DatasetSpec
-from pipeline.leaks import LEAKS_FILE, NO_MAPPING, LinkPhotoIds, load_identities, load_mapping, resolve_clusters
+from pipeline.leaks import (
+    LEAKS_FILE,
+    NO_MAPPING,
+    LinkPhotoIds,
+    load_identities,
+    load_mapping,
+    resolve_clusters,
+)
 from pipeline.neardup import UnionFind, band_keys, bands_for, close_pairs, face_hash, hamming
 from schemas import FaceRecord, Text, read_manifest
 
