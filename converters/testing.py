@@ -10,7 +10,9 @@ A converter's test states what its fake data must give, and the base class check
 For free: the converter is registered; written records per split, filtered and rejected counts
 by reason match; no source id is in two splits or repeated; two runs give identical outcomes;
 every record is valid against `schemas` and its image exists; every attribute text round-trips
-through the parser; every reject and filter names its file and reason. Set ``VARIANT`` for a
+through the parser; every reject and filter names its file and reason. ``PERSON_IDS`` names the
+person id some records must carry (source id -> person id, ``""`` for none) and
+``PERSON_DISJOINT = True`` says every record of one person is in one split. Set ``VARIANT`` for a
 layout variant of the fake generator and ``ALSO`` for datasets whose folders must exist beside it
 (shared images).
 """
@@ -51,6 +53,8 @@ class ConverterTest:
     VARIANT: ClassVar[str | None] = None
     ALSO: ClassVar[tuple[str, ...]] = ()
     OPTIONS: ClassVar[Mapping[str, object]] = {}
+    PERSON_IDS: ClassVar[Mapping[str, str]] = {}
+    PERSON_DISJOINT: ClassVar[bool] = False
 
     @pytest.fixture(scope="class")
     def input_root(self, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -118,3 +122,17 @@ class ConverterTest:
                     prefix, labels = parse_attributes(text.text)
                     assert format_attributes(prefix, labels) == text.text
                     assert labels == dict(record.labels) or set(labels) <= set(record.labels)
+
+    def test_person_ids(self, outcomes: list[Outcome]) -> None:
+        by_id = {r.source_id: r.person_id for r in self.records(outcomes)}
+        assert {sid: by_id.get(sid) for sid in self.PERSON_IDS} == dict(self.PERSON_IDS)
+
+    def test_persons_in_one_split(self, outcomes: list[Outcome]) -> None:
+        if not self.PERSON_DISJOINT:
+            return
+        splits: dict[str, set[str]] = collections.defaultdict(set)
+        for record in self.records(outcomes):
+            assert record.person_id, f"{record.source_id} has no person id"
+            splits[record.person_id].add(record.split)
+        assert {p: s for p, s in splits.items() if len(s) > 1} == {}
+        assert len(splits) < len(self.records(outcomes)), "the fake data must hold a person with several records"

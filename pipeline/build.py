@@ -31,6 +31,7 @@ from pipeline.leaks import (
     LinkPhotoIds,
     find_mapping,
     id_tallies,
+    load_identities,
     load_mapping,
     move_tallies,
 )
@@ -70,9 +71,10 @@ class BuildCorpus(beam.PTransform):
         outcomes = pbegin | "ReadRecords" >> ReadRecords(c.datasets, c.limit, c.progress_every)
         parts = outcomes | "SplitOutcomes" >> SplitByType(records=FaceRecord, filtered=Filtered, rejects=Reject)
         mapping, mapping_summary = load_mapping(find_mapping(c.datasets, c.celeba_hq_mapping))
+        persons, mapping_summary["identity_file"] = load_identities(c.datasets, mapping.originals.values() if mapping else ())
         linked = (
             parts["records"]
-            | "LinkPhotoIds" >> beam.ParDo(LinkPhotoIds(mapping.originals if mapping else None))
+            | "LinkPhotoIds" >> beam.ParDo(LinkPhotoIds(mapping.originals if mapping else None, persons))
             | "SplitLinks" >> SplitByType(records=FaceRecord, tallies=tuple)
         )
         loaded = linked["records"] | "LoadFaces" >> LoadFaces(c.max_pixels, c.progress_every)

@@ -27,6 +27,8 @@ from typing import Any
 import apache_beam as beam
 import fsspec
 
+from converters.base import ConverterError, DatasetRoot
+from converters.celeba import IDENTITY_FILES, CelebA
 from converters.celeba_hq_mapping import MAPPING_FILE, HqMapping, parse_mapping
 from pipeline.config import DatasetSpec, join
 from pipeline.files import write_bytes
@@ -86,11 +88,39 @@ def load_mapping(url: str | None) -> tuple[HqMapping | None, dict[str, Any]]:
     return mapping, {"file": url, "rows_linked": len(mapping.originals), "bad_rows": dict(sorted(mapping.bad_rows.items()))}
 
 
-class LinkPhotoIds(beam.DoFn):
-    """FaceRecord -> the record with ``celeba_hq:<idx>`` replaced by its CelebA original's photo id, + tallies."""
+def load_identities(datasets: Iterable[DatasetSpec], wanted: Iterable[str]) -> tuple[dict[str, str], str | None]:
+    """CelebA's identity numbers of the `wanted` file names (``000004.jpg`` -> ``2880``) and the file read.
 
-    def __init__(self, originals: Mapping[str, str] | None) -> None:
+    Read from the CelebA folder's ``Anno/identity_CelebA.txt`` (converters.celeba) whether or not
+    CelebA itself is built, so CelebA-HQ records get the person id of their original; ({}, None)
+    when there is no CelebA folder or no identity file. Lines that do not parse are left out.
+    """
+    folders = {d.key: d.url for d in datasets} | {k: u for d in datasets for k, u in d.siblings}
+    names = set(wanted)
+    if "celeba" not in folders or not names:
+        return {}, None
+    try:
+        root = DatasetRoot(folders["celeba"], "celeba").locate(*IDENTITY_FILES)
+    except ConverterError:
+        return {}, None
+    rel = root.first_existing(*IDENTITY_FILES)
+    if rel is None:
+        return {}, None
+    found = {name: person for name, person in CelebA._identities(root, rel)
+             if name in names and not person.startswith("line ")}
+    return found, join(root.url, rel)
+
+
+class LinkPhotoIds(beam.DoFn):
+    """FaceRecord -> the record with ``celeba_hq:<idx>`` replaced by its CelebA original's photo id, + tallies.
+
+    With `persons` (CelebA file name -> identity number) a linked record without a person id takes
+    its original's, ``celeba:<identity>``.
+    """
+
+    def __init__(self, originals: Mapping[str, str] | None, persons: Mapping[str, str] | None = None) -> None:
         self.originals = dict(originals) if originals is not None else None
+        self.persons = dict(persons or {})
 
     def process(self, record: FaceRecord) -> Iterator[FaceRecord | Tally]:
         if not record.photo_id.startswith(HQ_PREFIX):
@@ -103,7 +133,8 @@ class LinkPhotoIds(beam.DoFn):
             yield record
             return
         yield ("datasets", record.dataset, "photo_links", "linked"), 1
-        yield replace(record, photo_id=f"celeba:{name}")
+        person = record.person_id or (f"celeba:{self.persons[name]}" if name in self.persons else "")
+        yield replace(record, photo_id=f"celeba:{name}", person_id=person)
 
 
 def id_tallies(record: FaceRecord) -> Iterator[Tally]:

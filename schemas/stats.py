@@ -29,7 +29,8 @@ split policy nothing moves but exact duplicates, and ``leaking`` counts by cause
 through the mapping file, ``no mapping file``, ``index not in mapping``, and ``original not in the
 build`` (a linked id no CelebA record carries although CelebA was built). ``ids`` counts written
 records with a photo id and with a person id. ``build.celeba_hq_mapping`` names the mapping file
-read and its refused rows by reason (or says none was found). ``near_duplicates``: pairs compared
+read and its refused rows by reason (or says none was found), and the CelebA ``identity_file`` whose
+identities linked CelebA-HQ records inherit as their person id (null when none was read). ``near_duplicates``: pairs compared
 in LSH buckets, confirmed pairs, buckets left uncompared because they held more than the bucket
 limit (``hot_buckets``) and their entries. ``leaks``: clusters (samples joined by photo or near-
 duplicate links), how many span several splits, and the samples the one local clustering step held;

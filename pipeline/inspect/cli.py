@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.inspect.corpus import DEFAULT_MAX_SHARDS, TEXT_BUDGET, InspectError, load_manifest, open_corpus
+from pipeline.inspect.leaks import DEFAULT_MAX_CLUSTERS, cluster_faces, read_clusters
 from pipeline.inspect.report import render_report
 from pipeline.inspect.samples import find_samples, format_samples
 from pipeline.inspect.sheet import contact_sheet, png_bytes
@@ -57,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     c = p.add_argument_group("contact sheet (--sheet, --report)")
     c.add_argument("--n", type=int, default=32, help="faces on the sheet (default 32)")
     c.add_argument("--columns", type=int, default=8, help="faces per row (default 8)")
+    c.add_argument("--max-clusters", type=int, default=DEFAULT_MAX_CLUSTERS, metavar="N",
+                   help=f"--report: rows of merged clusters from OUT/leaks.jsonl, those across splits first "
+                   f"(default {DEFAULT_MAX_CLUSTERS}; 0 shows none)")
     c.add_argument("--vqgan-preset", default="tiny-random",
                    help="decoder for corpora without JPEGs: an ImageTokenizer preset (default tiny-random, "
                    "for demo corpora)")
@@ -132,7 +136,13 @@ def _run(args: argparse.Namespace) -> int:
                 png, note = png_bytes(sheet), f"{len(keys)} faces with their texts"
             except InspectError as err:
                 png, note = None, f"no contact sheet: {err}"
-            Path(args.report).write_text(render_report(summary, png, note), encoding="utf-8")
+            clusters = read_clusters(corpus, args.max_clusters)
+            try:
+                faces, faces_note = cluster_faces(corpus, table, clusters["clusters"], decoder), ""
+            except InspectError as err:
+                faces, faces_note = {}, f"cluster faces not drawn: {err}"
+            Path(args.report).write_text(render_report(summary, png, note, clusters=clusters, cluster_faces=faces,
+                                                       clusters_note=faces_note), encoding="utf-8")
             print(json.dumps({"file": args.report, "contact_sheet": png is not None}) if args.json
                   else f"wrote {args.report} ({note})")
             return 0

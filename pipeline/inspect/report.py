@@ -8,6 +8,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pipeline.inspect.leaks import render_leaks
 from pipeline.inspect.summary import cell, codebook_source, is_number, stats_notes, stats_rows
 from pipeline.inspect.validate import Validation, format_validation
 from schemas.stats import DATASET_REASONS
@@ -76,8 +77,12 @@ def svg_columns(values: Sequence[float], title: str, width: int = 520, height: i
 
 
 def render_report(summary: Mapping[str, Any], sheet_png: bytes | None = None, sheet_note: str = "",
-                  validation: Validation | None = None) -> str:
-    """The summary (and optionally a contact sheet and a validation) as one self-contained HTML page."""
+                  validation: Validation | None = None, clusters: Mapping[str, Any] | None = None,
+                  cluster_faces: Mapping[str, Any] | None = None, clusters_note: str = "") -> str:
+    """The summary (and optionally a contact sheet, a validation, leak clusters) as one self-contained HTML page.
+
+    `clusters` is `pipeline.inspect.leaks.read_clusters`'s result and `cluster_faces` their faces by key.
+    """
     esc = html.escape
     out = ["<!doctype html><html><head><meta charset=\"utf-8\"><title>Talk2Face corpus report</title>",
            f"<style>{_CSS}</style></head><body>",
@@ -103,6 +108,8 @@ def render_report(summary: Mapping[str, Any], sheet_png: bytes | None = None, sh
         if reasons:
             out += ["<h3>Filtered and rejected by reason</h3>", _html_table(["dataset", "outcome", "reason", "records"], reasons)]
         out.append("".join(f"<p>{esc(note)}</p>" for note in stats_notes(stats)))
+    if stats["present"]:
+        out.append(render_leaks(summary.get("leaks"), clusters, cluster_faces, clusters_note))
     tt = summary["text_tokens"]
     out.append(f"<h2>Text length in WordPiece tokens</h2><p class=\"note\">{esc(tt['tokenizer'])}; the trainer's "
                f"text budget is {tt['budget']} tokens (longer captions are cut, attribute texts subset).</p>")

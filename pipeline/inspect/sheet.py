@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -81,6 +81,58 @@ def _wrap(draw: Any, font: Any, texts: Sequence[str], width: int, lines: int) ->
     return out
 
 
+def load_faces(corpus: Corpus, shards: Mapping[str, str], decode: Decoder | None = None) -> dict[str, Any]:
+    """The faces (PIL images) of the samples `shards` names (key -> the shard the manifest gives), by key.
+
+    A face is the stored ``<key>.jpg`` when present, else ``<key>.tokens.npy`` through `decode`;
+    InspectError when a face needs decoding and no decoder is given, or a shard is missing or damaged.
+    """
+    from PIL import Image
+
+    wanted = set(shards)
+    fields: dict[str, dict[str, bytes]] = {}
+    shard_paths = {shard_file(p): p for p in corpus.shard_paths()}
+    for shard in sorted({shard_file(s) for s in shards.values()}):
+        path = shard_paths.get(shard)
+        if path is None:
+            raise InspectError(f"shard {shard} named by the manifest is not in {corpus.path('shards')}; run --validate")
+        need = {k for k in wanted if shard_file(shards[k]) == shard}
+
+        def needed(name: str, need: set[str] = need) -> bool:
+            return name.split(".", 1)[0] in need
+
+        try:
+            with open_stream(corpus, path) as stream:
+                for member in iter_members(stream, needed):
+                    key, _, ext = member.name.partition(".")
+                    if key not in need and need <= fields.keys():  # members of a sample are contiguous
+                        break
+                    if member.data is not None and key in need:
+                        fields.setdefault(key, {})[ext] = member.data
+        except TarDamage as err:
+            raise InspectError(f"shard {shard}: {err}; run --validate") from err
+    faces: dict[str, Any] = {}
+    to_decode: list[str] = []
+    for key in shards:
+        got = fields.get(key, {})
+        if "jpg" in got:
+            try:
+                faces[key] = Image.open(io.BytesIO(got["jpg"])).convert("RGB")
+                continue
+            except OSError:
+                pass
+        if "tokens.npy" in got:
+            to_decode.append(key)
+    if to_decode:
+        if decode is None:
+            raise InspectError("this corpus keeps no JPEGs; pass a VQGAN decoder (--vqgan-preset or --vqgan-config)")
+        codes = np.stack([np.load(io.BytesIO(fields[k]["tokens.npy"]), allow_pickle=False) for k in to_decode])
+        pixels = np.asarray(decode(codes.astype(np.uint16)))
+        for key, image in zip(to_decode, pixels):
+            faces[key] = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).convert("RGB")
+    return faces
+
+
 def contact_sheet(
     corpus: Corpus,
     table: pa.Table,
@@ -106,47 +158,7 @@ def contact_sheet(
         raise InspectError(f"no samples match dataset={dataset!r} split={split!r}; `talk2face inspect OUT` lists "
                            "the datasets and splits")
     views = {v.key: v for v in find_samples(table.filter(pc.is_in(table["key"], value_set=pa.array(keys))), len(keys))}
-    wanted = set(keys)
-    fields: dict[str, dict[str, bytes]] = {}
-    shard_paths = {shard_file(p): p for p in corpus.shard_paths()}
-    for shard in sorted({shard_file(views[k].shard) for k in keys}):
-        path = shard_paths.get(shard)
-        if path is None:
-            raise InspectError(f"shard {shard} named by the manifest is not in {corpus.path('shards')}; run --validate")
-        need = {k for k in wanted if shard_file(views[k].shard) == shard}
-
-        def needed(name: str, need: set[str] = need) -> bool:
-            return name.split(".", 1)[0] in need
-
-        try:
-            with open_stream(corpus, path) as stream:
-                for member in iter_members(stream, needed):
-                    key, _, ext = member.name.partition(".")
-                    if key not in need and need <= fields.keys():  # members of a sample are contiguous
-                        break
-                    if member.data is not None and key in need:
-                        fields.setdefault(key, {})[ext] = member.data
-        except TarDamage as err:
-            raise InspectError(f"shard {shard}: {err}; run --validate") from err
-    faces: dict[str, Any] = {}
-    to_decode: list[str] = []
-    for key in keys:
-        got = fields.get(key, {})
-        if "jpg" in got:
-            try:
-                faces[key] = Image.open(io.BytesIO(got["jpg"])).convert("RGB")
-                continue
-            except OSError:
-                pass
-        if "tokens.npy" in got:
-            to_decode.append(key)
-    if to_decode:
-        if decode is None:
-            raise InspectError("this corpus keeps no JPEGs; pass a VQGAN decoder (--vqgan-preset or --vqgan-config)")
-        codes = np.stack([np.load(io.BytesIO(fields[k]["tokens.npy"]), allow_pickle=False) for k in to_decode])
-        pixels = np.asarray(decode(codes.astype(np.uint16)))
-        for key, image in zip(to_decode, pixels):
-            faces[key] = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).convert("RGB")
+    faces = load_faces(corpus, {k: views[k].shard for k in keys}, decode)
     drawn = [k for k in keys if k in faces]
     width, height = sheet_size(len(drawn), columns, thumb)
     sheet = Image.new("RGB", (width, height), "white")

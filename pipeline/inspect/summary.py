@@ -22,6 +22,7 @@ from pipeline.inspect.corpus import (
     manifest_codes,
 )
 from pipeline.inspect.labels import label_distributions
+from pipeline.inspect.leaks import format_leaks, leak_summary
 from pipeline.inspect.lengths import text_lengths
 from schemas.records import SPLITS
 from schemas.shard import SHARD_FILE, shard_file
@@ -158,6 +159,7 @@ def summarize(
         "tokens": stats["tokens"] if stats else None,
         "accounting": stats.get("accounting") if stats else None,
     }
+    summary["leaks"] = leak_summary(stats)
     summary.update(results)
     summary["seconds"] = {k: round(v, 3) for k, v in timings.items()}
     summary["seconds"]["total"] = round(time.perf_counter() - t0, 3)
@@ -249,6 +251,7 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         if reasons:
             out += ["", "filtered and rejected by reason", format_table(["dataset", "outcome", "reason", "records"], reasons)]
         out += [""] + stats_notes(stats)
+        out += [""] + format_leaks(summary.get("leaks"))
     tt = summary["text_tokens"]
     out += ["", f"text length in WordPiece tokens ({tt['tokenizer']}; trainer budget {tt['budget']})"]
     length_cols = ["texts", "mean", "p50", "p90", "p99", "max", "over_budget", "over_budget_pct"]

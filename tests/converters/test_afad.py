@@ -12,6 +12,9 @@ REJECTED = {"malformed line": 2, "unknown label": 1, "image missing": 1}
 
 class TestAFAD(ConverterTest):
     KEY, SPLITS, REJECTED = "afad", EXPECTED, REJECTED
+    PERSON_IDS = {"15/111/109008-0.jpg": "afad:109008", "15/111/56703-10.jpg": "afad:56703",
+                  "22/111/278878-0.jpg": "afad:278878", "23/112/278878-1.jpg": "afad:278878"}
+    PERSON_DISJOINT = True  # the user id before the dash, across age and gender folders
 
 
 class TestAFADFlat(ConverterTest):

@@ -17,12 +17,16 @@ REJECTED = {"malformed line": 2, "image missing": 1}
 
 class TestCACD(ConverterTest):
     KEY, SPLITS, REJECTED = "cacd", EXPECTED, REJECTED
+    PERSON_IDS = {"53_Robin_Williams_0001.jpg": "cacd:1", "53_Robin_Williams_0002.jpg": "cacd:1",
+                  "31_Dana_O'Neil_0001.jpg": "cacd:24", "23_Katie_Findlay_0013.jpg": "cacd:2000"}
+    PERSON_DISJOINT = True  # the split is the stable hash of the identity column
 
 
 class TestCACDReordered(ConverterTest):
     """The same data with the struct's fields in another order, in an extra ``CACD/`` folder."""
 
     KEY, SPLITS, REJECTED, VARIANT = "cacd", EXPECTED, REJECTED, "reordered"
+    PERSON_IDS, PERSON_DISJOINT = TestCACD.PERSON_IDS, True  # the identity column found by name, not position
 
 
 def test_fake_loads_like_the_real_file():

@@ -19,6 +19,10 @@ REJECTED = {"image missing": 1, "unknown label": 1, "malformed line": 3}
 
 class TestImdbWikiCrop(ConverterTest):
     KEY, SPLITS, FILTERED, REJECTED = "imdb_wiki", EXPECTED, FILTERED, REJECTED
+    PERSON_IDS = {"imdb_crop/01/nm0000001_rm124825600_1899-5-10_1968.jpg": "imdb:nm0000001",
+                  "imdb_crop/01/nm0000001_rm3343756032_1899-5-10_1970.jpg": "imdb:nm0000001",
+                  "wiki_crop/17/10000217_1981-05-05_2009.jpg": "wiki:10000217"}  # the subset names the id space
+    PERSON_DISJOINT = True
 
 
 class TestImdbWikiBeside(ConverterTest):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import apache_beam as beam
@@ -16,13 +17,21 @@ import numpy as np
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from model.tokenizers.faces import decode_face
 from PIL import Image
 
 from converters.celeba_hq_mapping import parse_mapping
 from converters.fakes import fake_face, make_all
 from converters.fakes.mm_celeba_hq import MAPPING_FILE
-from pipeline.leaks import LEAKS_FILE, NO_MAPPING, LinkPhotoIds, load_mapping, resolve_clusters
+from model.tokenizers.faces import decode_face
+from pipeline.config import DatasetSpec
+from pipeline.leaks import (
+    LEAKS_FILE,
+    NO_MAPPING,
+    LinkPhotoIds,
+    load_identities,
+    load_mapping,
+    resolve_clusters,
+)
 from pipeline.neardup import UnionFind, band_keys, bands_for, close_pairs, face_hash, hamming
 from schemas import FaceRecord, Text, read_manifest
 
@@ -61,6 +70,7 @@ def test_celeba_hq_test_image_pulls_its_celeba_original_into_test(builds):
     assert hq["photo_id"] == original["photo_id"] == "celeba:000004.jpg"
     assert hq["split"] == original["split"] == "test"
     assert original["person_id"].startswith("celeba:")
+    assert hq["person_id"] == original["person_id"]  # inherited through the mapping and CelebA's identity file
     s = stats(builds["merge"])
     celeba = s["datasets"]["celeba"]
     moved = [r for (d, _), r in by.items() if d == "celeba" and r["split"] != "train"]
@@ -139,6 +149,20 @@ def test_link_photo_ids_counts_missing_mapping_and_missing_rows(tmp_path):
             (("datasets", "mm_celeba_hq", "photo_links", "index not in mapping"), 1)]), label="linked")
         assert_that(unlinked | "Tallies" >> beam.Filter(lambda x: isinstance(x, tuple)), equal_to(
             [(("datasets", "mm_celeba_hq", "photo_links", NO_MAPPING), 1)] * 2), label="unlinked")
+
+
+def test_linked_records_inherit_the_person_id_of_their_celeba_original(tmp_path):
+    (tmp_path / "celeba" / "Anno").mkdir(parents=True)
+    (tmp_path / "celeba" / "Anno" / "identity_CelebA.txt").write_text("000012.jpg 2880\n000013.jpg x\n000014.jpg 7\n")
+    persons, found = load_identities([DatasetSpec("celeba", str(tmp_path / "celeba"))], ["000012.jpg", "000013.jpg"])
+    assert persons == {"000012.jpg": "2880"} and found and found.endswith("Anno/identity_CelebA.txt")
+    assert load_identities([DatasetSpec("fairface", str(tmp_path / "fairface"))], ["000012.jpg"]) == ({}, None)
+    known = replace(_hq_record("1"), person_id="celeba_hq:own")
+    with BeamTestPipeline() as p:
+        records = p | beam.Create([_hq_record("0"), _hq_record("5"), known])
+        linked = records | beam.ParDo(LinkPhotoIds({"0": "000012.jpg", "5": "000099.jpg", "1": "000012.jpg"}, persons))
+        assert_that(linked | beam.Filter(lambda x: isinstance(x, FaceRecord)) | beam.Map(lambda r: r.person_id),
+                    equal_to(["celeba:2880", "", "celeba_hq:own"]))
 
 
 def _jpeg(img: Image.Image, quality: int) -> bytes:

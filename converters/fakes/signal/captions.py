@@ -36,6 +36,11 @@ def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
     return options[int(rng.integers(len(options)))]
 
 
+def _phrases(rng: np.random.Generator, options: Sequence[tuple[bool, str | Sequence[str]]]) -> list[str]:
+    """One phrase per option that is on, in order: picked from a tuple of wordings, or the one string as is."""
+    return [phrases if isinstance(phrases, str) else _pick(rng, phrases) for on, phrases in options if on]
+
+
 def _age_noun(spec: FaceSpec, rng: np.random.Generator) -> str:
     man, woman = ("boy", "man", "gentleman"), ("girl", "woman", "lady")
     nouns = man if spec.male else woman
@@ -69,13 +74,12 @@ def _ffhq_text(spec: FaceSpec, rng: np.random.Generator) -> str:
     if spec.bangs:
         extras.append(_pick(rng, ("with bangs", f"with a fringe over {her} forehead")))
     first = f"The {_age_noun(spec, rng)} has {_hair(spec, rng)}{' ' + extras[0] if extras else ''}"
-    rest = [f"{she.lower()} {_mood(spec, rng)}"]
-    if spec.eyeglasses:
-        rest.append(_pick(rng, (f"{she.lower()} wears glasses", f"{she.lower()} is wearing thick eyeglasses")))
-    if spec.lipstick:
-        rest.append(_pick(rng, (f"{she.lower()} wears red lipstick", f"{her} lips are painted red")))
-    if spec.earrings:
-        rest.append(f"{she.lower()} wears golden earrings")
+    he = she.lower()
+    rest = [f"{he} {_mood(spec, rng)}", *_phrases(rng, (
+        (spec.eyeglasses, (f"{he} wears glasses", f"{he} is wearing thick eyeglasses")),
+        (spec.lipstick, (f"{he} wears red lipstick", f"{her} lips are painted red")),
+        (spec.earrings, f"{he} wears golden earrings"),
+    ))]
     rng.shuffle(rest)  # type: ignore[arg-type]
     return f"{first}, and {', '.join(rest)}."
 
@@ -107,15 +111,12 @@ def _mm_celeba_hq(spec: FaceSpec, rng: np.random.Generator) -> str:
 def _celeba_text_hq(spec: FaceSpec, rng: np.random.Generator) -> str:
     who = _pick(rng, ("man", "gentleman", "person") if spec.male else ("woman", "lady", "person"))
     he, his = ("he", "his") if spec.male else ("she", "her")
-    clauses = [f"{he} {_mood(spec, rng)}"]
-    if spec.eyeglasses:
-        clauses.append(_pick(rng, (f"{he} wears glasses", f"{he} has a pair of black glasses")))
-    if spec.beard:
-        clauses.append(_pick(rng, (f"{he} has a beard", f"{his} chin is covered by a beard")))
-    elif spec.moustache:
-        clauses.append(f"{he} has a mustache")
-    if spec.bangs:
-        clauses.append(_pick(rng, (f"{he} has bangs", f"{his} bangs cover {his} forehead")))
+    clauses = [f"{he} {_mood(spec, rng)}", *_phrases(rng, (
+        (spec.eyeglasses, (f"{he} wears glasses", f"{he} has a pair of black glasses")),
+        (spec.beard, (f"{he} has a beard", f"{his} chin is covered by a beard")),
+        (spec.moustache and not spec.beard, f"{he} has a mustache"),
+        (spec.bangs, (f"{he} has bangs", f"{his} bangs cover {his} forehead")),
+    ))]
     rng.shuffle(clauses)  # type: ignore[arg-type]
     opening = _pick(rng, (f"The {who} has {_hair(spec, rng)}", f"This {_age_noun(spec, rng)} has {_hair(spec, rng)}",
                           f"A {who} with {_hair(spec, rng)}"))

@@ -1,4 +1,4 @@
-"""The kinds of taming logs the image tokenizer loads (model/image_tokenizer.py), against taming's own modules.
+"""The kinds of taming logs the image tokenizer loads (model/tokenizers/vqgan.py), against taming's own modules.
 
 Each kind's files are written with random weights as taming lays them out: a GumbelVQ log
 (`vqgan_gumbel_f8`: project.yaml with GumbelVQ params, state `quantize.proj.*` / `quantize.embed.*`)
