@@ -18,10 +18,10 @@ import platform
 import time
 
 import numpy as np
-from model.tokenizers.faces import decode_face
 from PIL import Image
 
 from converters.fakes import fake_face
+from model.tokenizers.faces import decode_face
 from pipeline.neardup import DEFAULT_THRESHOLD, band_keys, bands_for, close_pairs, face_hash
 
 COPIES = {
