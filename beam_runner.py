@@ -139,11 +139,12 @@ def run(argv: Sequence[str] | None = None) -> BuildResult:
     return result
 
 
-def main() -> None:
-    """The console entry point: log stage progress, build, print the table."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console entry point (``python beam_runner.py``, ``talk2face build``): log progress, build, print the table."""
     setup_logging()
-    run(sys.argv[1:])
+    run(sys.argv[1:] if argv is None else list(argv))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
