@@ -14,6 +14,7 @@ docs/RUNNING.md has the command line for each runner.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -21,8 +22,9 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
 from model.tokenizers import preset_names
 from pipeline import BuildConfig, BuildResult, TokenizerSpec, resolve_datasets, run_build
-from pipeline.config import DEFAULT_SAMPLES_PER_SHARD
+from pipeline.config import DEFAULT_SAMPLES_PER_SHARD, select_datasets_by_terms
 from pipeline.meter import setup_logging
+from schemas.source import TERMS_CLASSES, parse_accept_terms
 
 RUNNER_ALIASES = {"daskrunner": "apache_beam.runners.dask.dask_runner.DaskRunner",
                   "dask": "apache_beam.runners.dask.dask_runner.DaskRunner"}
@@ -72,6 +74,12 @@ def parser() -> argparse.ArgumentParser:
                        help="CelebA-HQ-to-CelebA-mapping.txt (default: looked for in mm_celeba_hq/, celeba_text_hq/, celeba/)")
     leaks.add_argument("--near-dup-threshold", type=int, default=4,
                        help="near-duplicate faces differ in at most this many of 64 perceptual-hash bits (default 4)")
+    terms = p.add_argument_group("sources and terms")
+    terms.add_argument("--accept-terms", metavar="CLASS,...",
+                       help="build only the datasets whose terms class is one of these (e.g. research-only,cc-by-4.0; "
+                            "classes: " + ", ".join(TERMS_CLASSES) + "); the card says what was left out and why")
+    terms.add_argument("--strict-sources", action="store_true",
+                       help="fail when a converter declares no source and terms (default: a warning)")
     return p
 
 
@@ -88,16 +96,24 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[BuildConfig, list[str
                                   threads=args.vqgan_threads)
         keys = [k.strip() for k in args.datasets.split(",") if k.strip()] if args.datasets else None
         datasets, skipped = resolve_datasets(args.input_root, keys, dict(args.dataset))
+        accept = parse_accept_terms(args.accept_terms) if args.accept_terms is not None else None
+        datasets, left_out = select_datasets_by_terms(datasets, accept, args.strict_sources)
         config = BuildConfig(
             datasets=datasets, output=args.output.rstrip("/"), tokenizer=tokenizer, keep_images=args.keep_images,
             samples_per_shard=args.samples_per_shard, limit=args.limit, max_pixels=args.max_pixels,
             cache=None if args.no_token_cache else (args.token_cache or ""), skipped=skipped,
             progress_every=args.progress_every, split_policy=args.split_policy,
             celeba_hq_mapping=args.celeba_hq_mapping, near_dup_threshold=args.near_dup_threshold,
+            accept_terms=accept, left_out_by_terms=left_out, command=command_line(argv),
         )
     except ValueError as err:
         p.error(str(err))
     return config, runner_aliases(beam_args)
+
+
+def command_line(argv: Sequence[str] | None) -> str:
+    """The build's command line as a person would retype it (for the dataset card)."""
+    return shlex.join(["talk2face", "build", *(sys.argv[1:] if argv is None else argv)])
 
 
 def runner_aliases(beam_args: Sequence[str]) -> list[str]:
@@ -123,11 +139,12 @@ def run(argv: Sequence[str] | None = None) -> BuildResult:
     return result
 
 
-def main() -> None:
-    """The console entry point: log stage progress, build, print the table."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console entry point (``python beam_runner.py``, ``talk2face build``): log progress, build, print the table."""
     setup_logging()
-    run(sys.argv[1:])
+    run(sys.argv[1:] if argv is None else list(argv))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -30,6 +30,12 @@ def _list() -> int:
         print(f"{r['key']:<{width}}  {r['text_kind']:<10}  prefix: {r['prefix'] or '-'}")
         print(f"{'':<{width}}  splits: {splits}")
         print(f"{'':<{width}}  reads:  {', '.join(r['native_files'])}")
+        source = r["source"]
+        if source is None:
+            print(f"{'':<{width}}  source: NOT DECLARED (set `source = Source(...)` on the converter class)")
+        else:
+            print(f"{'':<{width}}  source: {source['homepage']}")
+            print(f"{'':<{width}}  terms:  [{source['terms_class']}] {source['terms']} ({source['terms_url']})")
     return 0
 
 

@@ -21,6 +21,12 @@ Decisions, since the list and the tree can disagree:
 
 Accepted variants: lines with or without ``./``, backslashes, CRLF; the extra top folder ``AFAD-Full/``
 that the tarball unpacks to.
+
+Source and terms (`SOURCE`): taken from the AFAD page and its tarball repository; we recall no
+explicit terms for the photos (collected from a social network), so it is classed research-only to
+be safe, as stated on https://github.com/afad-dataset/tarball; written from what we know of the
+dataset's published terms, not verified offline and not re-checked online (no network when it was
+written): check them there before using the data.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from collections.abc import Iterator
 
 from converters.base import Converter, DatasetRoot, Outcome
 from schemas import FaceRecord, Reasons, Text, format_attributes, stable_split
+from schemas.source import Source
 
 LIST_FILE = "AFAD-Full.txt"
 GENDERS = {"111": "male", "112": "female"}
@@ -49,7 +56,23 @@ def user_id(file_name: str) -> str:
     return head if dash else posixpath.splitext(file_name)[0]
 
 
+SOURCE = Source(
+    name="AFAD",
+    homepage="https://afad-dataset.github.io/",
+    terms="research use; the repository holding the tarball may carry a code licence (MIT?) that does not cover the photos",
+    terms_url="https://github.com/afad-dataset/tarball",
+    terms_class="research-only",
+    citation=r"""@inproceedings{niu2016ordinal,
+  title = {Ordinal Regression with Multiple Output CNN for Age Estimation},
+  author = {Niu, Zhenxing and Zhou, Mo and Wang, Le and Gao, Xinbo and Hua, Gang},
+  booktitle = {Proceedings of the IEEE Conference on Computer Vision and Pattern Recognition (CVPR)},
+  year = {2016}
+}""",
+)
+
+
 class AFAD(Converter):
+    source = SOURCE
     key = "afad"
     text_kind = "attributes"
     prefix = "afad"

@@ -19,6 +19,11 @@ Accepted variants and quirks:
 * The face box (x, y, w, h) becomes ``FaceRecord.box`` as given; the pipeline adds the 25% margin.
   The landmarks are not used (nor checked).
 * A path listed twice (in one or both files) is rejected the second time.
+
+Source and terms (`SOURCE`): taken from the AffectNet page (download after a signed license
+agreement, academic research only), as stated on http://mohammadmahoor.com/affectnet/; written from
+what we know of the dataset's published terms, not verified offline and not re-checked online (no
+network when it was written): check them there before using the data.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from collections.abc import Iterator
 
 from converters.base import Converter, DatasetRoot, Outcome
 from schemas import Box, FaceRecord, LabelValue, Reasons, Text, format_attributes
+from schemas.source import Source
 
 LIST_FOLDER = "Manually_Annotated_file_lists"
 LABEL_FILES = {"train": f"{LIST_FOLDER}/training.csv", "val": f"{LIST_FOLDER}/validation.csv"}
@@ -67,7 +73,24 @@ def _scale(value: float, name: str, bad: list[str]) -> float | None:
     return None
 
 
+SOURCE = Source(
+    name="AffectNet",
+    homepage="http://mohammadmahoor.com/affectnet/",
+    terms="academic research only, after a signed license agreement (request form) with the authors; no redistribution",
+    terms_url="http://mohammadmahoor.com/affectnet/",
+    terms_class="research-only-agreement",
+    citation=r"""@article{mollahosseini2017affectnet,
+  title = {AffectNet: A Database for Facial Expression, Valence, and Arousal Computing in the Wild},
+  author = {Mollahosseini, Ali and Hasani, Behzad and Mahoor, Mohammad H.},
+  journal = {IEEE Transactions on Affective Computing},
+  volume = {10}, number = {1}, pages = {18--31},
+  year = {2019}
+}""",
+)
+
+
 class AffectNet(Converter):
+    source = SOURCE
     key = "affectnet"
     text_kind = "attributes"
     prefix = "affectnet"

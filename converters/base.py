@@ -18,6 +18,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from schemas import FaceRecord, Filtered, Reasons, Reject
+from schemas.source import Source
 
 Outcome = FaceRecord | Filtered | Reject
 
@@ -172,8 +173,13 @@ class Converter:
     "happy", ...)}``); `integer_keys` names the keys whose values are integers (``age``), answered
     by any integer; `prefixes` lists the text prefixes when there are several (imdb_wiki: ``imdb``,
     ``wiki``), else `prefix` is the only one.
+
+    `source` (schemas/source.py) says where the dataset comes from and on what terms: homepage,
+    BibTeX citation, terms of use and their terms class. A build warns about a converter without
+    one (and fails under ``--strict-sources``); ``--accept-terms`` leaves it out.
     """
 
+    source: ClassVar[Source | None] = None  # homepage, citation, terms (schemas/source.py); None: undeclared
     key: ClassVar[str]
     text_kind: ClassVar[str]  # "attributes" or "caption"
     prefix: ClassVar[str | None] = None  # the text prefix word for attribute datasets
@@ -231,6 +237,7 @@ class Converter:
             "splits": dict(cls.splits),
             "native_files": list(cls.native_files),
             "module": cls.__module__,
+            "source": cls.source.as_record() if cls.source is not None else None,
         }
 
 

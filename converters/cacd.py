@@ -13,6 +13,11 @@ is the stable hash of ``identity`` written as a decimal string (``2000``), so ev
 celebrity is in one split. ``celebrity2000.mat`` (v7.3/HDF5, with features) is not read: a folder
 with only that file is a ConverterError saying so. An empty name cell is a malformed row; a file
 name listed twice is rejected the second time. One extra top folder is accepted.
+
+Source and terms (`SOURCE`): taken from the CARC project page (research purposes only), as stated on
+https://bcsiriuschen.github.io/CARC/; written from what we know of the dataset's published terms,
+not verified offline and not re-checked online (no network when it was written): check them there
+before using the data.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import scipy.io
 
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from schemas import FaceRecord, Reasons, Text, format_attributes, stable_split
+from schemas.source import Source
 
 META_FILE = "celebrity2000_meta.mat"
 FULL_FILE = "celebrity2000.mat"  # v7.3 with features: not read
@@ -83,7 +89,23 @@ def image_data(data: bytes, where: str) -> dict[str, list[Any]]:
     return columns
 
 
+SOURCE = Source(
+    name="CACD",
+    homepage="https://bcsiriuschen.github.io/CARC/",
+    terms="for research purposes only; the images are of celebrities collected from the web",
+    terms_url="https://bcsiriuschen.github.io/CARC/",
+    terms_class="research-only",
+    citation=r"""@inproceedings{chen2014cross,
+  title = {Cross-Age Reference Coding for Age-Invariant Face Recognition and Retrieval},
+  author = {Chen, Bor-Chun and Chen, Chu-Song and Hsu, Winston H.},
+  booktitle = {Proceedings of the European Conference on Computer Vision (ECCV)},
+  year = {2014}
+}""",
+)
+
+
 class CACD(Converter):
+    source = SOURCE
     key = "cacd"
     text_kind = "attributes"
     prefix = "cacd"

@@ -20,6 +20,11 @@ Ids: ``photo_id`` is ``celeba:<file name>`` (the CelebA-HQ re-crops link to it, 
 section 11); ``person_id`` is ``celeba:<identity>`` from ``Anno/identity_CelebA.txt`` when the copy has
 it (``000001.jpg 2880``, no header). An identity line that does not parse rejects its record
 (``malformed line``); an image the file does not list gets no person id.
+
+Source and terms (`SOURCE`): taken from the CelebA page's agreement (non-commercial research and
+educational purposes only), as stated on https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html; written
+from what we know of the dataset's published terms, not verified offline and not re-checked online
+(no network when it was written): check them there before using the data.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from collections.abc import Iterator
 
 from converters.base import Converter, DatasetRoot, Outcome
 from schemas import Reasons, attribute_record, canonical
+from schemas.source import Source
 
 ATTRIBUTES = (
     "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair "
@@ -48,7 +54,23 @@ _LAYOUTS = (
 IDENTITY_FILES = ("Anno/identity_CelebA.txt", "identity_CelebA.txt")
 
 
+SOURCE = Source(
+    name="CelebA",
+    homepage="https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html",
+    terms="available for non-commercial research purposes only; no redistribution or commercial use of the images",
+    terms_url="https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html",
+    terms_class="research-only",
+    citation=r"""@inproceedings{liu2015faceattributes,
+  title = {Deep Learning Face Attributes in the Wild},
+  author = {Liu, Ziwei and Luo, Ping and Wang, Xiaogang and Tang, Xiaoou},
+  booktitle = {Proceedings of International Conference on Computer Vision (ICCV)},
+  year = {2015}
+}""",
+)
+
+
 class CelebA(Converter):
+    source = SOURCE
     key = "celeba"
     text_kind = "attributes"
     prefix = "celeba"

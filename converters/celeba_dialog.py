@@ -30,6 +30,11 @@ or has a level outside 0..5 (``unknown label``), a missing image.
 
 Images listed in the attr lists but absent from the JSON (the HQ release lacks ``5380.jpg``) are not
 records of ``captions.json``, so they are not read and not counted: no caption exists to write.
+
+Source and terms (`SOURCE`): taken from the Talk-to-Edit project page and repository (CelebA-Dialog
+for non-commercial research purposes only), as stated on https://github.com/yumingj/Talk-to-Edit;
+written from what we know of the dataset's published terms, not verified offline and not re-checked
+online (no network when it was written): check them there before using the data.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from converters.mm_celeba_hq import MARKERS as HQ_MARKERS
 from converters.mm_celeba_hq import image_index, index_of
 from schemas import FaceRecord, Reasons, Reject, Text, most_held_out, normalize_caption, stable_split
+from schemas.source import Source
 
 CAPTION_FILES = ("celeba_caption/captions.json", "text/captions_hq.json", "captions.json", "captions_hq.json",
                  "text_hq/captions_hq.json")
@@ -96,7 +102,23 @@ def is_header(line: str) -> bool:
     return not fields[1:]
 
 
+SOURCE = Source(
+    name="CelebA-Dialog",
+    homepage="https://mmlab-ntu.github.io/project/talkedit/",
+    terms="non-commercial research purposes only (annotations over CelebA images, under CelebA's terms)",
+    terms_url="https://github.com/yumingj/Talk-to-Edit",
+    terms_class="research-only",
+    citation=r"""@inproceedings{jiang2021talk,
+  title = {Talk-to-Edit: Fine-Grained Facial Editing via Dialog},
+  author = {Jiang, Yuming and Huang, Ziqi and Pan, Xingang and Loy, Chen Change and Liu, Ziwei},
+  booktitle = {Proceedings of the IEEE/CVF International Conference on Computer Vision (ICCV)},
+  year = {2021}
+}""",
+)
+
+
 class CelebaDialog(Converter):
+    source = SOURCE
     key = "celeba_dialog"
     text_kind = "caption"
     splits = {split: f"{rel} (an image in none of them: stable hash of its name)" for split, rel in ATTR_LISTS.items()}

@@ -19,6 +19,11 @@ becomes one space; a lone U+FFFD stays. Lines are stripped, blank ones skipped, 
 One record per caption file, its source id the file's index as written (``12``). Filtered: a caption
 file with no non-blank line ``no caption``. Rejected: an index in neither flist (``no split``), an
 image in neither folder (``image missing``). An index in both flists goes to test.
+
+Source and terms (`SOURCE`): taken from the SEA-T2F repository that distributes CelebAText-HQ, and
+CelebA's terms for the images, as stated on https://github.com/cripac-sjx/SEA-T2F; written from what
+we know of the dataset's published terms, not verified offline and not re-checked online (no network
+when it was written): check them there before using the data.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from converters.mm_celeba_hq import MARKERS as HQ_MARKERS
 from converters.mm_celeba_hq import caption_files, hq_photo_id, image_index, index_of
 from schemas import FaceRecord, Reasons, Text, most_held_out, normalize_caption
+from schemas.source import Source
 
 CAPTION_FOLDER = "captions"
 SPLIT_FILES = {"train": "data_flist/train.flist", "test": "data_flist/test.flist"}
@@ -48,7 +54,23 @@ def decode_captions(data: bytes) -> list[str]:
     return [c for c in map(normalize_caption, text.splitlines()) if c]
 
 
+SOURCE = Source(
+    name="CelebAText-HQ",
+    homepage="https://github.com/cripac-sjx/SEA-T2F",
+    terms="research use; captions over CelebA-HQ images, which inherit CelebA's non-commercial research terms",
+    terms_url="https://github.com/cripac-sjx/SEA-T2F",
+    terms_class="research-only",
+    citation=r"""@inproceedings{sun2021multi,
+  title = {Multi-caption Text-to-Face Synthesis: Dataset and Algorithm},
+  author = {Sun, Jianxin and Li, Qi and Wang, Weining and Zhao, Jian and Sun, Zhenan},
+  booktitle = {Proceedings of the 29th ACM International Conference on Multimedia},
+  year = {2021}
+}""",
+)
+
+
 class CelebaTextHq(Converter):
+    source = SOURCE
     key = "celeba_text_hq"
     text_kind = "caption"
     splits = dict(SPLIT_FILES)

@@ -19,6 +19,12 @@ Accepted variants and quirks:
   stays unique); the same face id with different values is rejected (malformed).
 * ``min_confidence`` (constructor option, off by default): a face whose detector confidence is below it
   is filtered ``low confidence``.
+
+Source and terms (`SOURCE`): taken from the social-relation project page that distributes ExpW
+(research purposes only), as stated on
+https://mmlab.ie.cuhk.edu.hk/projects/socialrelation/index.html; written from what we know of the
+dataset's published terms, not verified offline and not re-checked online (no network when it was
+written): check them there before using the data.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from collections.abc import Iterator
 
 from converters.base import Converter, DatasetRoot, Outcome
 from schemas import Box, FaceRecord, Reasons, Text, format_attributes, stable_split
+from schemas.source import Source
 
 LABEL_FILES = ("label/label.lst", "data/label/label.lst")
 IMAGE_FOLDERS = ("image/origin", "data/image/origin")
@@ -39,7 +46,24 @@ DUPLICATE = "duplicate"
 LOW_CONFIDENCE = "low confidence"
 
 
+SOURCE = Source(
+    name="ExpW",
+    homepage="https://mmlab.ie.cuhk.edu.hk/projects/socialrelation/index.html",
+    terms="for non-commercial research purposes only",
+    terms_url="https://mmlab.ie.cuhk.edu.hk/projects/socialrelation/index.html",
+    terms_class="research-only",
+    citation=r"""@article{zhang2018facial,
+  title = {From Facial Expression Recognition to Interpersonal Relation Prediction},
+  author = {Zhang, Zhanpeng and Luo, Ping and Loy, Chen Change and Tang, Xiaoou},
+  journal = {International Journal of Computer Vision},
+  volume = {126}, number = {5}, pages = {550--569},
+  year = {2018}
+}""",
+)
+
+
 class ExpW(Converter):
+    source = SOURCE
     key = "expw"
     text_kind = "attributes"
     prefix = "expw"

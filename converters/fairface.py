@@ -11,6 +11,11 @@ Excel-mangled copies are repaired: ``9-Mar``/``03-Sep``/``3-Sep``/``Sep-03``/``M
 (``fairface/val/1.jpg``) are matched on their split folder and file name. Each line is one row (a
 stray ``"`` does not join the lines after it); a path listed twice is rejected the second time; a
 header other than ``file,age,gender,race,...`` is a ConverterError.
+
+Source and terms (`SOURCE`): taken from the FairFace repository's README (CC BY 4.0), as stated on
+https://github.com/joojs/fairface; written from what we know of the dataset's published terms, not
+verified offline and not re-checked online (no network when it was written): check them there before
+using the data.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Iterator
 
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from schemas import Reasons, attribute_record, canonical
+from schemas.source import Source
 
 AGES = ("0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70")
 GENDERS = ("Male", "Female")
@@ -38,7 +44,24 @@ def repair_age(value: str) -> str:
     return EXCEL_AGES.get(value.strip().lower(), value.strip())
 
 
+SOURCE = Source(
+    name="FairFace",
+    homepage="https://github.com/joojs/fairface",
+    terms="images and labels under Creative Commons Attribution 4.0 (CC BY 4.0)",
+    terms_url="https://github.com/joojs/fairface",
+    terms_class="cc-by-4.0",
+    citation=r"""@inproceedings{karkkainen2021fairface,
+  title = {FairFace: Face Attribute Dataset for Balanced Race, Gender, and Age for Bias Measurement and Mitigation},
+  author = {K{\"a}rkk{\"a}inen, Kimmo and Joo, Jungseock},
+  booktitle = {Proceedings of the IEEE/CVF Winter Conference on Applications of Computer Vision (WACV)},
+  pages = {1548--1558},
+  year = {2021}
+}""",
+)
+
+
 class FairFace(Converter):
+    source = SOURCE
     key = "fairface"
     text_kind = "attributes"
     prefix = "fairface"

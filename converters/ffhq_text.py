@@ -20,6 +20,11 @@ LABELS.md defines the split by the hash, and a pickle is never opened when it is
 One record per caption file, its source id the image stem (``00012``). Filtered: a caption file
 with no non-blank line ``no caption``. Rejected: a file that is not UTF-8, a stem whose caption file
 appears twice (in two class folders), an image missing.
+
+Source and terms (`SOURCE`): taken from NVIDIA's ffhq-dataset README (the dataset as a whole: CC
+BY-NC-SA 4.0) and the FFHQ-Text repository, as stated on https://github.com/NVlabs/ffhq-dataset;
+written from what we know of the dataset's published terms, not verified offline and not re-checked
+online (no network when it was written): check them there before using the data.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from collections.abc import Iterator
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from converters.mm_celeba_hq import read_captions
 from schemas import FaceRecord, Reasons, Text, stable_split
+from schemas.source import Source
 
 CAPTION_FOLDERS = ("Text", "text")
 IMAGE_FOLDERS = ("image", "images", "Image", "Images")
@@ -52,7 +58,29 @@ def image_index(root: DatasetRoot, folder: str | None) -> dict[str, str]:
     return index
 
 
+SOURCE = Source(
+    name="FFHQ-Text",
+    homepage="https://github.com/Yutong-Zhou-cv/FFHQ-Text_Dataset",
+    terms="FFHQ images: CC BY-NC-SA 4.0 by NVIDIA (each photo also under its Flickr licence); captions from the FFHQ-Text authors",
+    terms_url="https://github.com/NVlabs/ffhq-dataset",
+    terms_class="cc-by-nc-sa-4.0",
+    citation=r"""@inproceedings{zhou2021generative,
+  title = {Generative Adversarial Network for Text-to-Face Synthesis and Manipulation with Pretrained BERT Model},
+  author = {Zhou, Yutong and Shimada, Nobutaka},
+  booktitle = {IEEE International Conference on Automatic Face and Gesture Recognition (FG)},
+  year = {2021}
+}
+@inproceedings{karras2019style,
+  title = {A Style-Based Generator Architecture for Generative Adversarial Networks},
+  author = {Karras, Tero and Laine, Samuli and Aila, Timo},
+  booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+  year = {2019}
+}""",
+)
+
+
 class FfhqText(Converter):
+    source = SOURCE
     key = "ffhq_text"
     text_kind = "caption"
     splits = {"train": "stable hash of the image stem: 90%", "val": "5%", "test": "5%"}

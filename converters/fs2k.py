@@ -22,6 +22,11 @@ Accepted variants and quirks:
   ``rgb_to_name`` does: ``gray`` over ``grey`` (and ``cyan`` over ``aqua``, ``magenta`` over ``fuchsia``).
 * The files may be in an extra top folder (``FS2K/``); an ``image_name`` repeated within or across
   the two files is rejected the second time (a source id must be unique).
+
+Source and terms (`SOURCE`): taken from the FS2K repository's README (research use); the class is
+our reading, as no licence file is recalled, as stated on https://github.com/DengPingFan/FS2K;
+written from what we know of the dataset's published terms, not verified offline and not re-checked
+online (no network when it was written): check them there before using the data.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import webcolors
 
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from schemas import LabelValue, Reasons, attribute_record
+from schemas.source import Source
 
 LABEL_FILES = {"train": "anno_train.json", "test": "anno_test.json"}
 PHOTO_FOLDER = "photo"
@@ -184,7 +190,23 @@ def entry_labels(entry: Mapping[str, Any], names: Mapping[tuple[float, float, fl
     return labels
 
 
+SOURCE = Source(
+    name="FS2K",
+    homepage="https://github.com/DengPingFan/FS2K",
+    terms="released for non-commercial academic research; the photos come from other face datasets with their own terms",
+    terms_url="https://github.com/DengPingFan/FS2K",
+    terms_class="research-only",
+    citation=r"""@article{fan2022fs2k,
+  title = {Facial-Sketch Synthesis: A New Challenge},
+  author = {Fan, Deng-Ping and Huang, Ziling and Zheng, Peng and Liu, Hong and Qin, Xuebin and Van Gool, Luc},
+  journal = {Machine Intelligence Research},
+  year = {2022}
+}""",
+)
+
+
 class FS2K(Converter):
+    source = SOURCE
     key = "fs2k"
     text_kind = "attributes"
     prefix = "fs2k"

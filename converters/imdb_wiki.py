@@ -27,6 +27,11 @@ hash of the person id, the first ``_``-separated field of the file name (``nm000
 
 The numeric work (dates, ages, filters) runs vectorised over whole columns; the per-row loop only
 builds records, so a 500k-row ``.mat`` converts in seconds (bench/bench_converters_caption.py).
+
+Source and terms (`SOURCE`): taken from the IMDB-WIKI page (academic research purposes only), as
+stated on https://data.vision.ee.ethz.ch/cvl/rrothe/imdb-wiki/; written from what we know of the
+dataset's published terms, not verified offline and not re-checked online (no network when it was
+written): check them there before using the data.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import scipy.io
 
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from schemas import Box, FaceRecord, Reasons, Text, format_attributes, stable_split
+from schemas.source import Source
 
 SUBSETS = ("imdb", "wiki")
 FIELDS = ("dob", "photo_taken", "full_path", "gender", "face_score", "second_face_score")
@@ -128,7 +134,24 @@ def face_box(cell: Any) -> Box | None:
     return box if box.width > 0 and box.height > 0 else None
 
 
+SOURCE = Source(
+    name="IMDB-WIKI",
+    homepage="https://data.vision.ee.ethz.ch/cvl/rrothe/imdb-wiki/",
+    terms="for academic research purposes only (non-commercial); images crawled from IMDb and Wikipedia",
+    terms_url="https://data.vision.ee.ethz.ch/cvl/rrothe/imdb-wiki/",
+    terms_class="research-only",
+    citation=r"""@article{rothe2018dex,
+  title = {Deep expectation of real and apparent age from a single image without facial landmarks},
+  author = {Rothe, Rasmus and Timofte, Radu and Van Gool, Luc},
+  journal = {International Journal of Computer Vision},
+  volume = {126}, number = {2-4}, pages = {144--157},
+  year = {2018}
+}""",
+)
+
+
 class ImdbWiki(Converter):
+    source = SOURCE
     key = "imdb_wiki"
     text_kind = "attributes"
     prefix = None  # the subset a row comes from: "imdb" or "wiki"

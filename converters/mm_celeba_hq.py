@@ -18,6 +18,11 @@ ConverterError naming the file. An index in both lists goes to test (the more he
 One record per caption file, its source id the file's index as written (``27504``). Filtered: a
 caption file with no non-blank line ``no caption``. Rejected: a file that is not UTF-8, an index in
 neither pickle (``no split``), an image missing.
+
+Source and terms (`SOURCE`): taken from the MM-CelebA-HQ repository's README (non-commercial
+research purposes only), as stated on https://github.com/IIGROUP/MM-CelebA-HQ-Dataset; written from
+what we know of the dataset's published terms, not verified offline and not re-checked online (no
+network when it was written): check them there before using the data.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from collections.abc import Iterator
 
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from schemas import FaceRecord, Reasons, Text, most_held_out, normalize_caption
+from schemas.source import Source
 
 CAPTION_FOLDERS = ("text/celeba-caption", "celeba-caption", "text")
 SPLIT_FILES = {"train": "train/filenames.pickle", "test": "test/filenames.pickle"}
@@ -133,7 +139,23 @@ def read_captions(root: DatasetRoot, rel: str, errors: str = "strict") -> list[s
     return [c for c in map(normalize_caption, data.decode("utf-8", errors).splitlines()) if c]
 
 
+SOURCE = Source(
+    name="Multi-Modal-CelebA-HQ",
+    homepage="https://github.com/IIGROUP/MM-CelebA-HQ-Dataset",
+    terms="non-commercial research purposes only (images from CelebA-HQ, which inherits CelebA's terms)",
+    terms_url="https://github.com/IIGROUP/MM-CelebA-HQ-Dataset",
+    terms_class="research-only",
+    citation=r"""@inproceedings{xia2021tedigan,
+  title = {TediGAN: Text-Guided Diverse Face Image Generation and Manipulation},
+  author = {Xia, Weihao and Yang, Yujiu and Xue, Jing-Hao and Wu, Baoyuan},
+  booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+  year = {2021}
+}""",
+)
+
+
 class MmCelebaHq(Converter):
+    source = SOURCE
     key = "mm_celeba_hq"
     text_kind = "caption"
     splits = dict(SPLIT_FILES)

@@ -15,6 +15,11 @@ not basic's 5, is the compound list: every line of it is filtered ``compound exp
 mislabelled as a basic emotion. In a basic list a single label 8..11 is filtered the same way.
 The full download holds ``basic/`` and ``compound/`` side by side: ``basic/`` is read (the extra top
 folder is chosen in name order). Lines are split at the last white space, so a name may hold spaces.
+
+Source and terms (`SOURCE`): taken from the RAF-DB page (an agreement e-mailed to the authors,
+non-commercial research only), as stated on http://www.whdeng.cn/RAF/model1.html; written from what
+we know of the dataset's published terms, not verified offline and not re-checked online (no network
+when it was written): check them there before using the data.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections.abc import Iterator
 
 from converters.base import Converter, DatasetRoot, Outcome
 from schemas import FaceRecord, Reasons, Text, format_attributes
+from schemas.source import Source
 
 LABEL_FILES = ("EmoLabel/list_patition_label.txt", "EmoLabel/list_partition_label.txt")
 IMAGE_FOLDER = "Image/aligned"
@@ -46,7 +52,24 @@ def is_compound_list(rows: list[tuple[str, int]]) -> bool:
     return not any(name.startswith("train_") and len(name.split(".")[0]) - len("train_") == 5 for name, _ in rows)
 
 
+SOURCE = Source(
+    name="RAF-DB",
+    homepage="http://www.whdeng.cn/RAF/model1.html",
+    terms="non-commercial research only, after the authors accept a signed agreement; no redistribution",
+    terms_url="http://www.whdeng.cn/RAF/model1.html",
+    terms_class="research-only-agreement",
+    citation=r"""@inproceedings{li2017reliable,
+  title = {Reliable Crowdsourcing and Deep Locality-Preserving Learning for Expression Recognition in the Wild},
+  author = {Li, Shan and Deng, Weihong and Du, JunPing},
+  booktitle = {Proceedings of the IEEE Conference on Computer Vision and Pattern Recognition (CVPR)},
+  pages = {2584--2593},
+  year = {2017}
+}""",
+)
+
+
 class RafDB(Converter):
+    source = SOURCE
     key = "rafdb"
     text_kind = "attributes"
     prefix = "rafdb"

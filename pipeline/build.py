@@ -5,7 +5,8 @@
     rejects -> WriteRejects;  tallies -> WriteStats
 
 `run_build` runs it with the given Beam options and then re-reads the outputs (`verify_build`), so
-a runner that reports success without writing everything still fails the build. It starts by
+a runner that reports success without writing everything still fails the build; then it writes the
+dataset card, Croissant file and wids indexes (`publish_build`). It starts by
 removing a previous build's outputs and the temporary files of killed writers (pipeline/files.py
 says which), keeping the token cache: rerunning a build that died resumes it, encoding only the
 faces the dead run had not cached, and writes the same bytes as an uninterrupted build.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineState
 
 from pipeline.config import BuildConfig
@@ -38,6 +39,7 @@ from pipeline.leaks import (
 from pipeline.load import LoadFaces
 from pipeline.meter import metrics_table
 from pipeline.neardup import bands_for
+from pipeline.publish import publish_build
 from pipeline.read import ReadRecords, SplitByType
 from pipeline.report import (
     WriteRejects,
@@ -133,6 +135,12 @@ def run_and_wait(pipeline: beam.Pipeline) -> Any:
     return result
 
 
+def runner_name(options: PipelineOptions | None) -> str:
+    runner = options.view_as(StandardOptions).runner if options is not None else None
+    name = runner if isinstance(runner, str) else type(runner).__name__ if runner is not None else "DirectRunner"
+    return name.rsplit(".", 1)[-1]
+
+
 def run_build(config: BuildConfig, options: PipelineOptions | None = None) -> BuildResult:
     """Build the corpus with `options` (any Beam runner), then check the outputs as written."""
     removed = remove_build_outputs(config.output)
@@ -150,5 +158,6 @@ def run_build(config: BuildConfig, options: PipelineOptions | None = None) -> Bu
     result = run_and_wait(pipeline)
     seconds = time.perf_counter() - start
     report = verify_build(config.output, keep_images=config.keep_images)
+    publish_build(config, runner_name(options))
     return BuildResult(report=report, metrics=metrics_table(result), seconds=seconds)
 

@@ -1,6 +1,7 @@
 """The ``talk2face`` command: one entry point for inspecting a corpus, training, generating and evaluating.
 
-Each command owns its parser: ``inspect`` is pipeline/inspect/cli.py; ``train``, ``generate`` and
+Each command owns its parser: ``build`` is beam_runner.py (the entry Beam users expect, run the
+same way by ``talk2face build``); ``inspect`` is pipeline/inspect/cli.py; ``train``, ``generate`` and
 ``evaluate`` hand their arguments to the model's ``main(argv)``. Nothing heavy is imported here:
 a command's module is imported only when it is asked for, so ``talk2face inspect`` never loads
 Apache Beam or torch. Every command returns its exit status: 0 success, 1 a check failed, 2 bad
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 COMMANDS = {
+    "build": ("beam_runner", "build the corpus with Apache Beam (the same as `python beam_runner.py ...`)"),
     "inspect": ("pipeline.inspect.cli", "summary, samples, contact sheet, validation or HTML report of a built corpus"),
     "train": ("model.train.trainer", "train the model from shards"),
     "generate": ("model.infer.cli", "run an inference template (text to face, face to caption, analysis)"),

@@ -11,7 +11,7 @@ import os
 import posixpath
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,9 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 import converters
+import converters.base
 from model.tokenizers import NO_TOKENIZER, load_image_tokenizer
+from schemas.source import select_by_terms
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,9 @@ class BuildConfig:
     split_policy: str = "merge"  # "merge": a cluster (same face/photo/near-duplicate) takes its most held-out split; "report": splits as published
     celeba_hq_mapping: str | None = None  # CelebA-HQ-to-CelebA-mapping.txt; None: looked for in the dataset folders
     near_dup_threshold: int = 4  # Hamming bits (of 64) at most between near-duplicate faces (pipeline/neardup.py)
+    accept_terms: tuple[str, ...] | None = None  # terms classes a build was limited to (--accept-terms); None: all
+    left_out_by_terms: tuple[tuple[str, str], ...] = ()  # (dataset key, why) left out by accept_terms
+    command: str = ""  # the command line, for the dataset card (not in stats.json: it differs between equal builds)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "output", absolute(self.output.rstrip("/")))
@@ -126,7 +131,45 @@ class BuildConfig:
             "limit": self.limit,
             "split_policy": self.split_policy,
             "near_dup_threshold": self.near_dup_threshold,
+            "accept_terms": list(self.accept_terms) if self.accept_terms is not None else None,
+            "left_out_by_terms": dict(self.left_out_by_terms),
+            "sources": source_records(d.key for d in self.datasets),
         }
+
+
+def source_records(keys: Iterable[str]) -> dict[str, dict[str, str]]:
+    """stats.json's ``build.sources``: each dataset's declared source (schemas/source.py) and text kind."""
+    registered = converters.base.registry()
+    out = {}
+    for key in sorted(keys):
+        cls = registered.get(key)
+        if cls is not None and cls.source is not None:
+            out[key] = cls.source.as_record() | {"text_kind": cls.text_kind}
+    return out
+
+
+def select_datasets_by_terms(
+    specs: Sequence[DatasetSpec], accept: Sequence[str] | None, strict: bool = False
+) -> tuple[tuple[DatasetSpec, ...], tuple[tuple[str, str], ...]]:
+    """The datasets a build keeps under ``--accept-terms`` and those it leaves out, with why.
+
+    A converter without a declared source is named in a warning (ValueError under `strict`,
+    ``--strict-sources``); `accept` None keeps every dataset. Raises ValueError (TermsError) when
+    `accept` keeps none of them.
+    """
+    registered = converters.base.registry()
+    sources = {s.key: registered[s.key].source for s in specs}
+    undeclared = sorted(k for k, v in sources.items() if v is None)
+    if undeclared:
+        message = (f"converter(s) {', '.join(undeclared)} declare no source (homepage, citation, terms): set "
+                   "`source = Source(...)` on the class (schemas/source.py); the dataset card lists them as undeclared")
+        if strict:
+            raise ValueError(message + " (--strict-sources)")
+        logger.warning(message)
+    kept, left_out = select_by_terms(sources, accept)
+    for key, why in left_out.items():
+        logger.warning("dataset %s left out: %s", key, why)
+    return tuple(s for s in specs if s.key in kept), tuple(sorted(left_out.items()))
 
 
 def absolute(url: str) -> str:

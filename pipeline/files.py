@@ -28,8 +28,12 @@ from typing import IO, Any
 import fsspec
 
 from pipeline.config import join
+from schemas.card import CARD_FILE
+from schemas.catalog import CROISSANT_FILE, wids_file
+from schemas.records import SPLITS
 
-BUILD_OUTPUTS = ("shards", "manifest", "rejects", "stats.json", "leaks.jsonl")
+BUILD_OUTPUTS = ("shards", "manifest", "rejects", "stats.json", "leaks.jsonl", CARD_FILE, CROISSANT_FILE,
+                 *(wids_file(split) for split in SPLITS))
 """What a build writes under OUT (the token cache, OUT/cache, is kept across builds)."""
 TEMP_PREFIX = ".tmp-"
 STALE_TEMP_SECONDS = 24 * 3600

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from converters.fakeroot.core import Context, DistinctPainter, Painter, Tally
+from schemas.progress import track
 
 # writers that leave images for another run first (CelebA for CelebA-Dialog, MM-CelebA-HQ for CelebAText-HQ)
 ORDER = ("celeba", "celeba_dialog", "fs2k", "affectnet", "rafdb", "expw", "cacd", "afad", "imdb_wiki", "fairface",
@@ -42,7 +43,7 @@ def make_root(out: Path, scale: float, seed: int = 0, painter: Painter | None = 
     out = Path(out)
     shared: dict[str, Any] = {}
     datasets: dict[str, Any] = {}
-    for key in ORDER:
+    for key in track([k for k in ORDER if k in keys], desc="fake-root datasets", unit="dataset"):
         if key in keys:
             ctx = Context(out, key, scale, seed, painter or DistinctPainter(), workers, shared)
             importlib.import_module(f"{__name__}.{key}").write(ctx)

@@ -14,12 +14,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.inspect.corpus import DEFAULT_MAX_SHARDS, TEXT_BUDGET, InspectError, load_manifest, open_corpus
+from pipeline.inspect.corpus import (
+    DEFAULT_MAX_SHARDS,
+    TEXT_BUDGET,
+    InspectError,
+    load_manifest,
+    load_stats,
+    open_corpus,
+)
 from pipeline.inspect.leaks import DEFAULT_MAX_CLUSTERS, cluster_faces, read_clusters
 from pipeline.inspect.report import render_report
 from pipeline.inspect.samples import find_samples, format_samples
 from pipeline.inspect.sheet import contact_sheet, png_bytes
 from pipeline.inspect.summary import format_summary, summarize
+from pipeline.inspect.terms import format_terms, terms_rows
 from pipeline.inspect.validate import format_validation, validate_corpus
 
 
@@ -146,7 +154,11 @@ def _run(args: argparse.Namespace) -> int:
             print(json.dumps({"file": args.report, "contact_sheet": png is not None}) if args.json
                   else f"wrote {args.report} ({note})")
             return 0
-        print(json.dumps(summary, indent=2, ensure_ascii=False) if args.json else format_summary(summary))
+        stats, _ = load_stats(corpus)
+        if args.json:
+            print(json.dumps(summary | {"terms": terms_rows(stats or {})}, indent=2, ensure_ascii=False))
+        else:
+            print(format_summary(summary) + "\n\n" + format_terms(stats or {}))
         return 0
     except InspectError as err:
         print(f"talk2face inspect: {err}", file=sys.stderr)

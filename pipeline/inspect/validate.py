@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.inspect.corpus import Corpus, InspectError, load_manifest, load_stats, load_tokens, open_stream
+from schemas.progress import track
 from schemas.records import SPLITS
 from schemas.sample import SampleError, validate_meta, validate_tokens
 from schemas.shard import (
@@ -454,7 +455,8 @@ def validate_corpus(
     if not paths:
         problems.append(Problem("shards", f"no shards/*.tar under {corpus.url}; the build wrote no samples"))
     side = _ShardSide()
-    for i, scan in enumerate(_scan_all(corpus, paths, workers)):
+    scans = _scan_all(corpus, paths, workers)
+    for i, scan in enumerate(track(scans, len(paths), "validating shards", "shard") if progress is None else scans):
         problems.extend(scan.problems)
         for key, meta in scan.samples:
             result.samples += 1

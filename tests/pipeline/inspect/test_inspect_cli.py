@@ -37,7 +37,7 @@ def test_cli_dispatch(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([]) == 2
     assert cli.main(["--help"]) == 0 and "inspect OUT" in capsys.readouterr().out
     assert cli.main(["frobnicate"]) == 2 and "unknown command" in capsys.readouterr().err
-    assert set(cli.COMMANDS) == {"inspect", "train", "generate", "evaluate"}
+    assert set(cli.COMMANDS) == {"build", "inspect", "train", "generate", "evaluate"}
 
 
 NO_BEAM = """
