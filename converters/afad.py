@@ -55,6 +55,7 @@ class AFAD(Converter):
     prefix = "afad"
     splits = {"train": "stable hash of the user id < 90", "val": "< 95", "test": "the rest"}
     native_files = (LIST_FILE, "<age>/<111|112>/")
+    fake = "converters.fakes.afad"
     label_values = {"gender": tuple(GENDERS.values())}
     integer_keys = frozenset({"age"})
 
