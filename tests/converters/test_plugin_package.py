@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # about 70 s on 2 busy cores, most of it the multi-process build
+
 REPO = Path(__file__).resolve().parents[2]
 SECTION = ("**As a separate package**", "Then, from the folder")
 FILE_BLOCK = re.compile(r"^`([\w./-]+)`:\n\n```\w*\n(.*?)^```", re.S | re.M)
