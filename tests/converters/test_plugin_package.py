@@ -29,8 +29,8 @@ SECTION = ("**As a separate package**", "Then, from the folder")
 FILE_BLOCK = re.compile(r"^`([\w./-]+)`:\n\n```\w*\n(.*?)^```", re.S | re.M)
 COMMANDS_AFTER = "Then, from the folder"
 OFFLINE = {"wheel": ["--no-build-isolation"], "install": ["--no-deps", "--no-index"]}  # no registry in tests
-STRICT = ["-W", "error::pytest.PytestRemovedIn10Warning", "-W", "error::pytest.PytestDeprecationWarning",
-          "-p", "no:cacheprovider"]
+STRICT = ["-W", "error::DeprecationWarning", "-W", "error::pytest.PytestRemovedIn10Warning",  # pytest 9: no ...In9
+          "-W", "error::pytest.PytestDeprecationWarning", "-p", "no:cacheprovider"]
 
 
 def readme_example() -> tuple[dict[str, str], list[str]]:
