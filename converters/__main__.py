@@ -17,7 +17,6 @@ from pathlib import Path
 
 import converters
 from converters.base import DatasetRoot, registry
-from converters.fakes import generator
 from schemas import FaceRecord, Filtered
 
 
@@ -97,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             total = sum(d["read"] for d in expected["datasets"].values())
             print(f"wrote {len(expected['datasets'])} datasets ({total} records) and expected.json to {args.out}")
             return 0
-        make = generator(args.key).make
+        make = converters.fake_maker(args.key)
         make(Path(args.path)) if args.variant is None else make(Path(args.path), variant=args.variant)
         print(f"wrote a fake {args.key} to {args.path}")
         return 0

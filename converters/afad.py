@@ -14,10 +14,11 @@ Decisions, since the list and the tree can disagree:
 * a list line whose file is not on disk is rejected ``image missing``;
 * an image on disk that the list does not name is ignored: the list defines the dataset, and the
   tree holds strays the authors never listed (``Thumbs.db`` in every folder, which is never a record);
-* a list line not shaped ``<age>/<gender>/<file>``, or with a non-numeric age is malformed; one
+* a list line not shaped ``<age>/<gender>/<file>``, or with a non-numeric age is a ``malformed file
+  name`` (the path is the annotation); a path listed twice is a ``malformed line``; one
   naming something other than a ``.jpg``/``.jpeg``/``.png`` file (the real list names 14 ``Thumbs.db``,
   ``./20/111/Thumbs.db``) is rejected ``not an image``; a gender folder other than 111/112 is an
-  unknown label; a path listed twice is rejected the second time.
+  unknown label.
 
 Accepted variants: lines with or without ``./``, backslashes, CRLF; the extra top folder ``AFAD-Full/``
 that the tarball unpacks to.
@@ -78,6 +79,7 @@ class AFAD(Converter):
     prefix = "afad"
     splits = {"train": "stable hash of the user id < 90", "val": "< 95", "test": "the rest"}
     native_files = (LIST_FILE, "<age>/<111|112>/")
+    fake = "converters.fakes.afad"
     label_values = {"gender": tuple(GENDERS.values())}
     integer_keys = frozenset({"age"})
 
@@ -99,7 +101,7 @@ class AFAD(Converter):
                 continue
             seen[rel] = number
             if len(parts) != 3 or not parts[0].isdigit() or not parts[2]:
-                yield self.reject(rel or f"{LIST_FILE} line {number}", source_path, Reasons.MALFORMED,
+                yield self.reject(rel or f"{LIST_FILE} line {number}", source_path, Reasons.MALFORMED_NAME,
                                   f"{LIST_FILE} line {number}: expected './<age>/<111|112>/<id>-<n>.jpg': {line[:120]!r}")
                 continue
             if not parts[2].lower().endswith(IMAGE_EXTENSIONS):  # the real list names 14 Thumbs.db files

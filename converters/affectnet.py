@@ -96,6 +96,7 @@ class AffectNet(Converter):
     prefix = "affectnet"
     splits = {"train": LABEL_FILES["train"], "val": LABEL_FILES["val"]}
     native_files = (LABEL_FILES["train"], LABEL_FILES["val"], "Manually_Annotated_Images/")
+    fake = "converters.fakes.affectnet"
     label_values = {"expression": tuple(e.lower() for e in EXPRESSIONS)}
 
     def records(self, root: DatasetRoot) -> Iterator[Outcome]:

@@ -9,9 +9,10 @@ A converter knows file formats and labels only: no Beam, no tokenizer, no serial
 from __future__ import annotations
 
 import codecs
+import importlib
 import os
 import posixpath
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, ClassVar
 
 import fsspec
@@ -177,6 +178,11 @@ class Converter:
     `source` (schemas/source.py) says where the dataset comes from and on what terms: homepage,
     BibTeX citation, terms of use and their terms class. A build warns about a converter without
     one (and fails under ``--strict-sources``); ``--accept-terms`` leaves it out.
+
+    `fake` names the converter's fake-data generator, a ``make(folder, variant="default")`` that
+    writes a tiny copy of the dataset in its native format (the test kit, ``python -m converters
+    fake`` and the demo call it): a callable, a module path whose ``make`` it is
+    (``"converters.fakes.celeba"``), or ``"module:function"`` (``"mypkg.fake_utkface:make"``).
     """
 
     source: ClassVar[Source | None] = None  # homepage, citation, terms (schemas/source.py); None: undeclared
@@ -185,6 +191,7 @@ class Converter:
     prefix: ClassVar[str | None] = None  # the text prefix word for attribute datasets
     splits: ClassVar[Mapping[str, str]] = {}  # split -> which native file(s) feed it
     native_files: ClassVar[tuple[str, ...]] = ()  # the annotation files read, relative to the folder
+    fake: ClassVar[str | Callable[..., None] | None] = None  # the fake-data generator (see above)
     prefixes: ClassVar[tuple[str, ...]] = ()  # the text prefixes when there are several; () = (prefix,)
     label_values: ClassVar[Mapping[str, tuple[str, ...]]] = {}  # attribute key -> the values its texts write
     integer_keys: ClassVar[frozenset[str]] = frozenset()  # attribute keys whose values are integers
@@ -227,6 +234,29 @@ class Converter:
         if source_id is None:
             source_id = line.split()[0] if line.split() else f"line {number}"
         return self.reject(source_id, root.source_path(rel), Reasons.MALFORMED, f"{rel} line {number}: {what}: {line[:120]!r}")
+
+    @classmethod
+    def fake_maker(cls) -> Callable[..., None]:
+        """The declared fake-data generator, ``make(folder, variant="default")``; KeyError says how to declare one."""
+        declared = cls.fake
+        if declared is None:
+            raise KeyError(
+                f"converter {cls.key!r} ({cls.__module__}.{cls.__qualname__}) declares no fake-data generator; "
+                f"set `fake = \"yourpackage.fake_{cls.key}\"` (a module with make(folder, variant=\"default\")) "
+                "or `fake = \"module:function\"` on the class"
+            )
+        if callable(declared):
+            return declared
+        module_name, _, attr = declared.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as err:
+            raise KeyError(f"converter {cls.key!r} declares fake = {declared!r}, which cannot be imported: {err}") from err
+        make = getattr(module, attr or "make", None)
+        if not callable(make):
+            raise KeyError(f"converter {cls.key!r} declares fake = {declared!r}, but {module_name} has no "
+                           f"function {attr or 'make'}(folder, variant=\"default\")")
+        return make  # type: ignore[no-any-return]
 
     @classmethod
     def describe(cls) -> dict[str, Any]:

@@ -111,6 +111,7 @@ class CACD(Converter):
     prefix = "cacd"
     splits = {"train": "stable hash of identity < 90", "val": "< 95", "test": "the rest"}
     native_files = (META_FILE, f"{IMAGE_FOLDER}/")
+    fake = "converters.fakes.cacd"
     integer_keys = frozenset({"age"})
 
     def records(self, root: DatasetRoot) -> Iterator[Outcome]:

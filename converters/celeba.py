@@ -76,6 +76,7 @@ class CelebA(Converter):
     prefix = "celeba"
     splits = {"train": "Eval/list_eval_partition.txt = 0", "val": "Eval/list_eval_partition.txt = 1", "test": "Eval/list_eval_partition.txt = 2"}
     native_files = ("Anno/list_attr_celeba.txt", "Eval/list_eval_partition.txt", "Img/img_align_celeba/")
+    fake = "converters.fakes.celeba"
     label_values = {"gender": ("male", "female"), **{canonical(a): ("true", "false") for a in ATTRIBUTES if a != "Male"}}
 
     def records(self, root: DatasetRoot) -> Iterator[Outcome]:

@@ -123,6 +123,7 @@ class CelebaDialog(Converter):
     text_kind = "caption"
     splits = {split: f"{rel} (an image in none of them: stable hash of its name)" for split, rel in ATTR_LISTS.items()}
     native_files = (CAPTION_FILES[0], *ATTR_LISTS.values(), COMBINED)
+    fake = "converters.fakes.celeba_dialog"
 
     def records(self, root: DatasetRoot) -> Iterator[Outcome]:
         root = root.locate(*CAPTION_FILES)

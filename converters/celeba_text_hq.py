@@ -75,6 +75,7 @@ class CelebaTextHq(Converter):
     text_kind = "caption"
     splits = dict(SPLIT_FILES)
     native_files = ("captions/", *SPLIT_FILES.values(), "CelebAimg/")
+    fake = "converters.fakes.celeba_text_hq"
 
     def records(self, root: DatasetRoot) -> Iterator[Outcome]:
         root = root.locate(CAPTION_FOLDER, *SPLIT_FILES.values())

@@ -69,6 +69,7 @@ class ExpW(Converter):
     prefix = "expw"
     splits = {"train": "stable hash of image_name < 90", "val": "< 95", "test": "the rest"}
     native_files = (LABEL_FILES[0], f"{IMAGE_FOLDERS[0]}/")
+    fake = "converters.fakes.expw"
     label_values = {"expression": EXPRESSIONS}
 
     def __init__(self, min_confidence: float | None = None) -> None:

@@ -67,6 +67,7 @@ class FairFace(Converter):
     prefix = "fairface"
     splits = {"train": LABEL_FILES["train"], "val": LABEL_FILES["val"]}
     native_files = (LABEL_FILES["train"], LABEL_FILES["val"], "train/", "val/")
+    fake = "converters.fakes.fairface"
     label_values = {"age": AGES, "gender": tuple(canonical(g) for g in GENDERS), "race": tuple(canonical(r) for r in RACES)}
 
     def records(self, root: DatasetRoot) -> Iterator[Outcome]:

@@ -85,6 +85,7 @@ class FfhqText(Converter):
     text_kind = "caption"
     splits = {"train": "stable hash of the image stem: 90%", "val": "5%", "test": "5%"}
     native_files = ("Text/00_Female/", "image/")
+    fake = "converters.fakes.ffhq_text"
 
     def records(self, root: DatasetRoot) -> Iterator[Outcome]:
         root = root.locate(*CAPTION_FOLDERS)

@@ -212,6 +212,7 @@ class FS2K(Converter):
     prefix = "fs2k"
     splits = {"train": LABEL_FILES["train"], "test": LABEL_FILES["test"]}
     native_files = (LABEL_FILES["train"], LABEL_FILES["test"], "photo/")
+    fake = "converters.fakes.fs2k"
     label_values = {"gender": tuple(GENDERS.values())}
 
     def records(self, root: DatasetRoot) -> Iterator[Outcome]:

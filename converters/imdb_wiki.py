@@ -157,6 +157,7 @@ class ImdbWiki(Converter):
     prefix = None  # the subset a row comes from: "imdb" or "wiki"
     splits = {"train": "stable hash of the person id: 90%", "val": "5%", "test": "5%"}
     native_files = ("imdb_crop/imdb.mat", "wiki_crop/wiki.mat", "imdb_crop/", "wiki_crop/")
+    fake = "converters.fakes.imdb_wiki"
     prefixes = SUBSETS
     label_values = {"gender": tuple(GENDERS.values())}
     integer_keys = frozenset({"age"})

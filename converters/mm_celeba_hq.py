@@ -160,6 +160,7 @@ class MmCelebaHq(Converter):
     text_kind = "caption"
     splits = dict(SPLIT_FILES)
     native_files = ("text/celeba-caption/", *SPLIT_FILES.values(), "image/")
+    fake = "converters.fakes.mm_celeba_hq"
 
     def records(self, root: DatasetRoot) -> Iterator[Outcome]:
         root = root.locate(*MARKERS)

@@ -75,6 +75,7 @@ class RafDB(Converter):
     prefix = "rafdb"
     splits = {"train": f"{LABEL_FILES[0]}: train_*", "test": f"{LABEL_FILES[0]}: test_*"}
     native_files = (LABEL_FILES[0], f"{IMAGE_FOLDER}/")
+    fake = "converters.fakes.rafdb"
     label_values = {"expression": tuple(e.lower() for e in EXPRESSIONS.values())}
 
     def records(self, root: DatasetRoot) -> Iterator[Outcome]:

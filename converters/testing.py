@@ -15,6 +15,10 @@ person id some records must carry (source id -> person id, ``""`` for none) and
 ``PERSON_DISJOINT = True`` says every record of one person is in one split. Set ``VARIANT`` for a
 layout variant of the fake generator and ``ALSO`` for datasets whose folders must exist beside it
 (shared images).
+
+The fake data comes from the generator the converter declares (`Converter.fake`), so the kit works
+the same from any package: a plug-in's own test module needs only this import and its class, and
+no configuration of this project (the fixtures are class methods, pytest's current style).
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ import pytest
 
 import converters
 from converters.base import DatasetRoot, Outcome
-from converters.fakes import generator
 from schemas import FaceRecord, Filtered, Reject, format_attributes, parse_attributes
 
 
@@ -57,19 +60,20 @@ class ConverterTest:
     PERSON_DISJOINT: ClassVar[bool] = False
 
     @pytest.fixture(scope="class")
-    def input_root(self, tmp_path_factory: pytest.TempPathFactory) -> Path:
-        root = tmp_path_factory.mktemp(f"{self.KEY}-{self.VARIANT or 'default'}")
-        for other in self.ALSO:
-            generator(other).make(root / other)
-        if self.VARIANT is None:
-            generator(self.KEY).make(root / self.KEY)
-        else:
-            generator(self.KEY).make(root / self.KEY, variant=self.VARIANT)
+    @classmethod
+    def input_root(cls, tmp_path_factory: pytest.TempPathFactory) -> Path:
+        """The fakes of `KEY` (its `VARIANT`) and of the `ALSO` datasets, each in its folder under one root."""
+        root = tmp_path_factory.mktemp(f"{cls.KEY}-{cls.VARIANT or 'default'}")
+        for other in cls.ALSO:
+            converters.fake_maker(other)(root / other)
+        make = converters.fake_maker(cls.KEY)
+        make(root / cls.KEY) if cls.VARIANT is None else make(root / cls.KEY, variant=cls.VARIANT)
         return root
 
     @pytest.fixture(scope="class")
-    def outcomes(self, input_root: Path) -> list[Outcome]:
-        return convert(self.KEY, input_root, **self.OPTIONS)
+    @classmethod
+    def outcomes(cls, input_root: Path) -> list[Outcome]:
+        return convert(cls.KEY, input_root, **cls.OPTIONS)
 
     @staticmethod
     def records(outcomes: list[Outcome]) -> list[FaceRecord]:

@@ -195,6 +195,9 @@ def resolve_datasets(
     """
     known = converters.available()
     overrides = dict(overrides or {})
+    broken = converters.broken()  # plug-ins that failed to import: fatal only when asked for
+    for key in sorted({*(keys or ()), *overrides} & set(broken)):
+        raise ValueError(broken[key])
     unknown = sorted({*(keys or ()), *overrides} - set(known))
     if unknown:
         raise ValueError(f"unknown dataset key(s) {', '.join(unknown)}; known keys: {', '.join(known)}")

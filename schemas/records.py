@@ -195,5 +195,6 @@ class Reasons:
     IMAGE_TOO_LARGE = "image too large"
     BAD_BOX = "bad face box"
     MALFORMED = "malformed line"
+    MALFORMED_NAME = "malformed file name"  # a file name (or path) that is the annotation does not parse (AFAD, UTKFace)
     UNKNOWN_LABEL = "unknown label"
     NO_SPLIT = "no split"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import pkgutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,27 @@ from typing import Any
 from converters.fakeroot.core import Context, DistinctPainter, Painter, Tally
 from schemas.progress import track
 
-# writers that leave images for another run first (CelebA for CelebA-Dialog, MM-CelebA-HQ for CelebAText-HQ)
-ORDER = ("celeba", "celeba_dialog", "fs2k", "affectnet", "rafdb", "expw", "cacd", "afad", "imdb_wiki", "fairface",
-         "ffhq_text", "mm_celeba_hq", "celeba_text_hq")
-NEEDS = {"celeba_dialog": "celeba", "celeba_text_hq": "mm_celeba_hq"}
+_NOT_WRITERS = frozenset({"core", "captions"})
+
+
+def _writers() -> tuple[tuple[str, ...], dict[str, str]]:
+    """The dataset writers here (``<key>.py``), each after the one whose images it uses (its ``USES``)."""
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_WRITERS)
+    needs = {n: uses for n in names if (uses := getattr(importlib.import_module(f"{__name__}.{n}"), "USES", None))}
+    order: list[str] = []
+
+    def place(name: str) -> None:
+        if name not in order:
+            if name in needs:
+                place(needs[name])
+            order.append(name)
+
+    for name in names:
+        place(name)
+    return tuple(order), needs
+
+
+ORDER, NEEDS = _writers()  # writers that leave images for another run first (CelebA for CelebA-Dialog)
 EXPECTED = "expected.json"
 
 

@@ -1,7 +1,7 @@
 """AFAD-Full at scale: ``AFAD-Full/<age>/<111|112>/<user>-<n>.jpg`` (48x48 JPEG) and ``AFAD-Full.txt`` (``./`` paths).
 
 Ages 15..72, about 60% male as the real set; ``Thumbs.db`` files in some folders. Planted: a path
-listed twice and a line without a file name (malformed), a gender folder 113 (unknown label), a
+listed twice (malformed line) and a line without a file name (malformed file name), a gender folder 113 (unknown label), a
 missing photo.
 """
 
@@ -27,7 +27,7 @@ def write(ctx: Context) -> None:
         rel = f"{age}/{gender}/{100000 + i // 3}-{i % 3}.jpg"
         lines.append(f"./{age}/{gender}" if fault == "no name" else f"./{rel}")
         if fault == "no name":
-            ctx.tally.reject(Reasons.MALFORMED)
+            ctx.tally.reject(Reasons.MALFORMED_NAME)
             continue
         if fault == "113":
             ctx.tally.reject(Reasons.UNKNOWN_LABEL)

@@ -17,6 +17,8 @@ from converters.fakeroot.celeba import SIZE
 from converters.fakeroot.core import Context
 from schemas import Reasons, normalize_caption
 
+USES = "celeba"  # whose images this writer reuses: written first (make_root)
+
 LISTS = {"train": "train_attr_list.txt", "val": "val_attr_list.txt", "test": "test_attr_list.txt"}
 
 

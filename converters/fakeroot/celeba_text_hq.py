@@ -17,6 +17,8 @@ from converters.fakeroot.core import Context
 from converters.fakeroot.mm_celeba_hq import SIZE
 from schemas import Reasons
 
+USES = "mm_celeba_hq"  # whose images this writer reuses: written first (make_root)
+
 REAL = 15_010
 GBK = "，".encode("gbk")
 

@@ -1,18 +1,18 @@
 """Fake datasets in their native layouts and formats, made by code, for tests and the demo.
 
-One module per dataset (``converters/fakes/<key>.py``) with ``make(folder, variant="default")``,
+One module per built-in dataset (``converters/fakes/<key>.py``) with ``make(folder, variant="default")``,
 which writes a tiny copy of the dataset as its authors ship it (real header lines, delimiters and
 quirks) with generated face pictures: no copyrighted image is used. Everything is seeded, so the
-same call always writes the same bytes.
+same call always writes the same bytes. Each converter declares its generator (`Converter.fake`),
+so `generator(key)` finds a plug-in's fake as well as a built-in's; `fake_face`, `save_image` and
+`write_text` are for any package's generators.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -66,21 +66,27 @@ def write_text(path: Path, text: str, crlf: bool = False, encoding: str = "utf-8
     path.write_bytes(data.encode(encoding))
 
 
-def generator(key: str) -> ModuleType:
-    """The fake-data module of a dataset; KeyError lists the datasets that have one."""
-    try:
-        return importlib.import_module(f"{__name__}.{key}")
-    except ModuleNotFoundError:
-        raise KeyError(f"no fake-data generator for {key!r}; have: {', '.join(keys())}") from None
+@dataclass(frozen=True)
+class FakeGenerator:
+    """A dataset's fake-data generator, as its converter declares it (`Converter.fake`)."""
+
+    key: str
+    make: Callable[..., None]  # make(folder, variant="default")
 
 
-LIBRARIES = frozenset({"signal"})
-"""Modules here that are drawing libraries, not the fake data of a dataset."""
+def generator(key: str) -> FakeGenerator:
+    """The fake-data generator of a dataset; KeyError lists the datasets that have one or says how to declare it."""
+    import converters
+
+    return FakeGenerator(key, converters.fake_maker(key))
 
 
 def keys() -> list[str]:
-    """The datasets that have a fake-data module."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name not in LIBRARIES)
+    """The registered datasets whose converter declares a fake-data generator."""
+    import converters
+    from converters.base import registry
+
+    return [key for key in converters.available() if registry()[key].fake is not None]
 
 
 def make_all(input_root: Path, only: Iterable[str] | None = None) -> list[str]:

@@ -1,8 +1,8 @@
 """A fake AFAD-Full: the ``<age>/<111|112>/<id>-<n>.jpg`` tree and ``AFAD-Full.txt`` (``./`` prefixes).
 
 The list has 13 lines: 9 written (6 train, 2 val, 1 test by the stable hash of the user id; user
-278878 has a male and a female face, FORMATS.md's example), one path listed twice and one
-line without a file name (malformed), one gender folder 113 (unknown label), one photo that is missing. The
+278878 has a male and a female face, FORMATS.md's example), one path listed twice (malformed
+line), one line without a file name (malformed file name), one gender folder 113 (unknown label), one photo that is missing. The
 tree also holds ``Thumbs.db`` files and one photo the list does not name (both ignored).
 Variants: ``default`` (the tarball's ``AFAD-Full/`` top folder, LF) and ``flat`` (files directly in
 the dataset folder, CRLF, lines without ``./``, one with a trailing space, one file name with a space
@@ -21,7 +21,7 @@ LIST = [
     "40/112/100002-0.jpg", "41/112/100002-1.jpg",  # val
     "72/111/100017-3.jpg",  # test
     "15/111/109008-0.jpg",  # listed twice: malformed
-    "16/111",  # no file name: malformed
+    "16/111",  # no file name: malformed file name
     "30/113/200001-0.jpg",  # gender folder 113: unknown label
     "31/112/200002-0.jpg",  # photo missing
 ]

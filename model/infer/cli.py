@@ -28,6 +28,7 @@ from model.infer.templates import (
     CAPTION_SAMPLING,
     IMAGE_SAMPLING,
     answer_questions,
+    check_declared,
     generate_captions,
     generate_image_codes,
 )
@@ -106,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.to == "attributes":
             for q in args.prompt:
                 question_text(q)
+            for warning in check_declared(args.prompt, free=args.free):
+                print(warning, file=sys.stderr)
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         parser.error(str(err))
     emit: Callable[[dict[str, Any], str], None] = (

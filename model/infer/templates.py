@@ -64,6 +64,29 @@ def label_values(prefix: str, key: str) -> tuple[str, ...] | None:
     return converters.label_values(prefix, key)
 
 
+def check_declared(questions: Sequence[str], free: bool = False) -> list[str]:
+    """Warnings for the questions whose answers no converter declares; ValueError instead unless `free`.
+
+    ``generate`` calls it so that an undeclared dataset or key (a typo, a plug-in not installed) is
+    said, not answered freely in silence.
+    """
+    missing = []
+    for q in questions:
+        text, prefix, key = question_text(q)
+        if label_values(prefix, key) is None:
+            missing.append(text)
+    if not missing:
+        return []
+    what = ", ".join(repr(q) for q in missing)
+    if not free:
+        raise ValueError(
+            f"no installed converter declares the answers to {what} (Converter.label_values / integer_keys); "
+            "check the dataset and key (python -m converters list), install the converter's package, "
+            "or pass --free to decode freely"
+        )
+    return [f"warning: no installed converter declares the answers to {q!r}; decoding it freely" for q in missing]
+
+
 def _chunks(n_items: int, size: int) -> Iterator[range]:
     for start in range(0, n_items, max(size, 1)):
         yield range(start, min(start + max(size, 1), n_items))
@@ -225,6 +248,7 @@ __all__ = [
     "IMAGE_SAMPLING",
     "Answer",
     "answer_questions",
+    "check_declared",
     "generate_captions",
     "generate_image_codes",
     "label_values",

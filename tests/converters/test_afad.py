@@ -7,7 +7,7 @@ from converters.testing import ConverterTest, convert
 from schemas import FaceRecord, stable_split
 
 EXPECTED = {"train": 6, "val": 2, "test": 1}
-REJECTED = {"malformed line": 2, "unknown label": 1, "image missing": 1}
+REJECTED = {"malformed line": 1, "malformed file name": 1, "unknown label": 1, "image missing": 1}
 
 
 class TestAFAD(ConverterTest):
@@ -59,7 +59,7 @@ def test_thumbs_db_and_unlisted_images_are_not_records(made):
 def test_list_lines_that_fail(made):
     _, out = made
     assert "repeats line 1" in out["15/111/109008-0.jpg (line 10)"].detail
-    assert out["16/111"].reason == "malformed line" and "line 11" in out["16/111"].detail
+    assert out["16/111"].reason == "malformed file name" and "line 11" in out["16/111"].detail
     assert out["30/113/200001-0.jpg"].reason == "unknown label"
     assert out["31/112/200002-0.jpg"].reason == "image missing"  # listed, file missing: rejected
 
@@ -74,4 +74,4 @@ def test_a_listed_thumbs_db_is_not_an_image_not_a_record(tmp_path):
     out = convert("afad", tmp_path)
     assert [type(o).__name__ for o in out] == ["FaceRecord", "Reject", "Reject"]
     assert isinstance(out[0], FaceRecord) and out[0].labels == {"age": 20, "gender": "male"}
-    assert [o.reason for o in out[1:]] == ["not an image", "malformed line"]
+    assert [o.reason for o in out[1:]] == ["not an image", "malformed file name"]

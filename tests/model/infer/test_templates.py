@@ -20,6 +20,7 @@ from model.infer.prompts import attributes_prompt, caption_prompt, image_prompt,
 from model.infer.templates import (
     AGE_VALUES,
     answer_questions,
+    check_declared,
     generate_captions,
     generate_image_codes,
     label_values,
@@ -123,6 +124,14 @@ def test_label_values_come_from_the_converters() -> None:
     assert label_values("celeba", "gender") == ("male", "female")
     assert label_values("cacd", "age") is AGE_VALUES
     assert label_values("fake", "age") is None
+
+
+def test_undeclared_questions_are_an_error_or_a_warning_with_free() -> None:
+    assert check_declared(["cacd age:", "fairface race:"]) == []
+    with pytest.raises(ValueError, match=r"'fairface mood:', 'nosuch age:'.*--free"):
+        check_declared(["fairface mood:", "nosuch age:", "cacd age:"])
+    assert check_declared(["nosuch age:"], free=True) == [
+        "warning: no installed converter declares the answers to 'nosuch age:'; decoding it freely"]
 
 
 def test_answers_read_back_into_typed_labels() -> None:
@@ -305,9 +314,15 @@ def test_command_line_runs_every_template(
     capsys.readouterr()
     assert main(["--checkpoint", str(ckpt), "--to", "caption", "--image", str(pngs[0]), "--device", "cpu", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["caption"] == normalize_caption(caption.lower())
+    with pytest.raises(SystemExit):  # no converter declares the answers of the fixture's "fake" dataset
+        main(["--checkpoint", str(ckpt), "--to", "attributes", "--image", str(pngs[0]), "--prompt", "fake age:",
+              "--device", "cpu"])
+    assert "no installed converter declares the answers to 'fake age:'" in capsys.readouterr().err
     assert main(["--checkpoint", str(ckpt), "--to", "attributes", "--image", str(pngs[0]), "--prompt", "fake age:",
-                 "--device", "cpu"]) == 0
-    line = capsys.readouterr().out.strip()
+                 "--device", "cpu", "--free"]) == 0
+    printed = capsys.readouterr()
+    assert printed.err.count("warning: no installed converter declares the answers to 'fake age:'") == 1
+    line = printed.out.strip()
     assert line == f"{pngs[0]}\tfake age: {samples[0].labels['fake']['age']} ;\t{samples[0].labels['fake']['age']}"
     with pytest.raises(SystemExit):
         main(["--checkpoint", str(ckpt), "--to", "attributes", "--image", str(pngs[0])])  # no --prompt
