@@ -8,12 +8,18 @@ VQGAN as a taming-transformers training log does (project.yaml + Lightning .ckpt
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
+import yaml
+from torch import nn
 
-from model.tokenizers.vqgan import write_taming_checkpoint
+from model.tokenizers.taming_logs import taming_params
+from model.tokenizers.vqgan import ImageTokenizer
+from model.tokenizers.vqgan_config import VQGANConfig
 from schemas.sample import ShardSample, SourceRef, TextEntry
 from schemas.shard import shard_file, shard_name, write_tar
 from schemas.text import format_attributes
@@ -63,5 +69,51 @@ def write_fake_shards(
         with open(paths[-1], "wb") as f:
             write_tar(f, (s.to_wds() for s in samples))
     return paths
+
+
+def write_taming_checkpoint(
+    model_or_state: nn.Module | ImageTokenizer | Mapping[str, torch.Tensor],
+    config: VQGANConfig | Mapping[str, Any],
+    ckpt_path: str | Path,
+    yaml_path: str | Path,
+    *,
+    global_step: int = 1000,
+) -> None:
+    """Write weights as a taming log does: a Lightning `.ckpt` and a `project.yaml`.
+
+    The checkpoint carries what a real one does besides the weights (fake `loss.*` LPIPS and
+    discriminator tensors, epoch, global_step, optimizer_states, callbacks, pytorch-lightning_version),
+    all as plain types, so tests and the demo exercise the real loading path without a download.
+    """
+    if isinstance(model_or_state, ImageTokenizer):
+        model_or_state = model_or_state.model
+    state = model_or_state.state_dict() if isinstance(model_or_state, nn.Module) else model_or_state
+    if not isinstance(config, VQGANConfig):
+        config = VQGANConfig(ddconfig=dict(config["ddconfig"]), embed_dim=int(config["embed_dim"]),
+                             n_embed=int(config["n_embed"]), kind=str(config.get("kind", "vqgan")))
+    weights = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
+    if config.kind == "vqgan":  # VQLPIPSWithDiscriminator's weights; the released Gumbel log has DummyLoss
+        weights.update({
+            "loss.logvar": torch.zeros(()),
+            "loss.perceptual_loss.net.slice1.0.weight": torch.zeros(64, 3, 3, 3),
+            "loss.discriminator.main.0.weight": torch.zeros(64, 3, 4, 4),
+            "loss.discriminator.main.0.bias": torch.zeros(64),
+        })
+    adam_group = {"lr": 4.5e-6, "betas": (0.5, 0.9), "eps": 1e-8, "weight_decay": 0, "amsgrad": False,
+                  "params": [0, 1]}
+    checkpoint = {
+        "epoch": 0,
+        "global_step": global_step,
+        "pytorch-lightning_version": "1.0.8",
+        "state_dict": weights,
+        "callbacks": {"ModelCheckpoint{'monitor': None, 'mode': 'min'}": {
+            "monitor": None, "best_model_score": None, "best_model_path": "", "current_score": None}},
+        "optimizer_states": [{"state": {}, "param_groups": [dict(adam_group)]} for _ in range(2)],
+        "lr_schedulers": [],
+    }
+    torch.save(checkpoint, Path(ckpt_path))
+    project = {"model": {"base_learning_rate": 4.5e-6, "target": config.target, "params": taming_params(config)}}
+    Path(yaml_path).write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+
 
 __all__ = ["write_fake_shards", "write_taming_checkpoint"]
