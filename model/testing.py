@@ -20,7 +20,7 @@ from torch import nn
 from model.tokenizers.taming_logs import taming_params
 from model.tokenizers.vqgan import ImageTokenizer
 from model.tokenizers.vqgan_config import VQGANConfig
-from schemas.sample import ShardSample, SourceRef, TextEntry
+from schemas.sample import ShardSample, SourceRef, TextEntry, TokenizerInfo
 from schemas.shard import shard_file, shard_name, write_tar
 from schemas.text import format_attributes
 from schemas.vocab import IMAGE_CODEBOOK_SIZE, IMAGE_TOKENS
@@ -36,8 +36,13 @@ def write_fake_shards(
     seed: int = 0,
     kinds: Sequence[str] = ("caption", "attributes"),
     n_attributes: int = 4,
+    dataset: str = "fake",
+    tokenizer: TokenizerInfo | None = None,
 ) -> list[str]:
     """Write a tiny corpus in the real shard layout (DESIGN.md 3.4) and return the shard paths.
+
+    Attribute texts are `dataset`'s, captions `<dataset>cap`'s; codes are random in the layout of
+    `tokenizer` (recorded in every sample), else 256 of 1,024 with no tokenizer named (older samples).
 
     Face i has random codes, one caption (``kinds`` has "caption") and one attribute text with
     `n_attributes` pairs (``kinds`` has "attributes"), e.g. ``fake age: 31; smiling: true; ...``.
@@ -53,15 +58,16 @@ def write_fake_shards(
         texts = []
         if "caption" in kinds:
             words = rng.choice(_WORDS, size=3, replace=False)
-            texts.append(TextEntry("fakecap", "caption", f"The person {i} has {words[0]} {words[1]} hair and is {words[2]}."))
+            texts.append(TextEntry(f"{dataset}cap", "caption", f"The person {i} has {words[0]} {words[1]} hair and is {words[2]}."))
         labels: dict[str, bool | int] = {"age": int(rng.integers(10, 80))}
         labels.update({f"attribute {chr(97 + j)}": bool(rng.integers(2)) for j in range(n_attributes - 1)})
         if "attributes" in kinds:
-            texts.append(TextEntry("fake", "attributes", format_attributes("fake", labels)))
+            texts.append(TextEntry(dataset, "attributes", format_attributes(dataset, labels)))
+        book, n = (tokenizer.codebook_size, tokenizer.tokens_per_face) if tokenizer else (IMAGE_CODEBOOK_SIZE, IMAGE_TOKENS)
         shards[-1].append(ShardSample(
-            key=key, split=split, tokens=rng.integers(0, IMAGE_CODEBOOK_SIZE, size=IMAGE_TOKENS).astype(np.uint16),
-            texts=tuple(texts), labels={"fake": labels},
-            sources=(SourceRef("fake", f"{i:06d}.jpg", f"fake/{i:06d}.jpg", split),),
+            key=key, split=split, tokens=rng.integers(0, book, size=n).astype(np.uint16),
+            texts=tuple(texts), labels={dataset: labels},
+            sources=(SourceRef(dataset, f"{i:06d}.jpg", f"{dataset}/{i:06d}.jpg", split),), tokenizer=tokenizer,
         ))
     paths: list[str] = []
     for index, samples in enumerate(shards):  # faces in index order (tests read them back by index)
