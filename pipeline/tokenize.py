@@ -78,7 +78,8 @@ class EncodeShard(beam.DoFn):
     def setup(self) -> None:
         self.tokenizer = shared_tokenizer(self.spec)
         self.info = TokenizerInfo.of(self.tokenizer)
-        self.cache = TokenCache(self.cache_url, self.tokenizer.fingerprint) if self.cache_url else None
+        self.cache = (TokenCache(self.cache_url, self.tokenizer.fingerprint, self.info.tokens_per_face)
+                      if self.cache_url else None)
         self.batch_size = self.spec.batch_size or self.tokenizer.batch_size
         self.pad = self.tokenizer.device.type == "cuda"
         self.pool = ThreadPoolExecutor(max_workers=max(1, self.load_threads), thread_name_prefix="load-face")
