@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from model.tokenizers import vqgan as it  # noqa: E402
+from model.tokenizers import vqgan_nets  # noqa: E402
 from model.tokenizers.text import TextTokenizer  # noqa: E402
 
 
@@ -82,7 +83,7 @@ def encode_gflop(config: it.VQGANConfig) -> float:
         _, c, h, w = output.shape
         flops[0] += 2 * (2.0 * (h * w) ** 2 * c)  # q.k and weights.v
 
-    Encoder, _, _, _ = it._taming()
+    Encoder, _, _, _ = vqgan_nets._taming()
     from taming.modules.diffusionmodules.model import AttnBlock
 
     with torch.device("meta"):

@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from schemas.vocab import VOCAB_SIZE
+from schemas.vocab import IMAGE_TOKENS, VOCAB_SIZE, VocabLayout
 
 IGNORE_INDEX = -100  # label of a position that carries no loss (prompt, prefix, padding)
 
@@ -39,7 +39,8 @@ IGNORE_INDEX = -100  # label of a position that carries no loss (prompt, prefix,
 class Talk2FaceConfig:
     """Sizes and switches of the Talk2Face transformer; `paper()` is the released model."""
 
-    vocab_size: int = VOCAB_SIZE  # 30,522 BERT-uncased WordPiece ids + 1,024 VQGAN codes (schemas/vocab.py)
+    vocab_size: int = VOCAB_SIZE  # 30,522 BERT-uncased WordPiece ids + the codebook (1,024 VQGAN codes; schemas/vocab.py)
+    image_tokens: int = IMAGE_TOKENS  # codes per face of the corpus's tokenizer (256 at f=16, 1,024 at f=8)
     n_positions: int = 1024  # learned 1-D positions; TencentPretrain's talk2face config: max_seq_length 1024
     n_segments: int = 3  # segment ids: 0 padding, 1 prompt + prefix, 2 target
     n_layer: int = 12  # transformer blocks
@@ -58,6 +59,11 @@ class Talk2FaceConfig:
             raise ValueError(f"n_embd={self.n_embd} must be a multiple of n_head={self.n_head}")
         if self.layer_norm not in ("tencentpretrain", "torch"):
             raise ValueError(f"layer_norm={self.layer_norm!r}; use 'tencentpretrain' or 'torch'")
+
+    @property
+    def layout(self) -> VocabLayout:
+        """Where the image ids sit in this model's vocabulary, and how many make a face."""
+        return VocabLayout.for_vocab(self.vocab_size, self.image_tokens)
 
     @classmethod
     def paper(cls) -> Talk2FaceConfig:

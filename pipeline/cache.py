@@ -20,16 +20,17 @@ import fsspec
 import numpy as np
 
 from pipeline.files import list_files, write_bytes
-from schemas.cache import ROW, bucket_of
+from schemas.cache import bucket_of, row_dtype
 
 logger = logging.getLogger(__name__)
 
 class TokenCache:
     """Codes of one tokenizer under one cache URL."""
 
-    def __init__(self, url: str, fingerprint: str) -> None:
+    def __init__(self, url: str, fingerprint: str, tokens_per_face: int = 256) -> None:
         self.url = f"{url.rstrip('/')}/{fingerprint}"
         self.fingerprint = fingerprint
+        self.row = row_dtype(tokens_per_face)
 
     def folder(self, bucket: str) -> str:
         return f"{self.url}/{bucket}"
@@ -41,8 +42,8 @@ class TokenCache:
             try:
                 with fsspec.open(url, "rb") as f:
                     rows = np.load(io.BytesIO(f.read()), allow_pickle=False)
-                if rows.dtype != ROW:
-                    raise ValueError(f"dtype {rows.dtype}, expected {ROW}")
+                if rows.dtype != self.row:
+                    raise ValueError(f"dtype {rows.dtype}, expected {self.row}")
             except (OSError, ValueError) as err:
                 logger.warning("token cache segment %s is unreadable (%s); its faces are encoded again", url, err)
                 continue
@@ -71,7 +72,7 @@ class TokenCache:
         keys = sorted(codes)
         if any(bucket_of(k) != bucket for k in keys):
             raise ValueError(f"token cache bucket {bucket}: keys of other buckets given")
-        rows = np.zeros(len(keys), dtype=ROW)
+        rows = np.zeros(len(keys), dtype=self.row)
         rows["key"] = keys
         rows["tokens"] = np.stack([np.asarray(codes[k], dtype=np.uint16) for k in keys])
         buf = io.BytesIO()

@@ -12,6 +12,7 @@ does) still runs every writer.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -53,10 +54,14 @@ def sample_tallies(sample: Sample) -> Iterator[Tally]:
 
 def token_tallies(shard: tuple[str, Iterable[Sample]]) -> Iterator[Tally]:
     """Faces encoded in this build or taken from the token cache, and which tokenizer made the codes."""
-    counts = Counter(("encoded" if s.encoded else "cached", s.tokenizer) for s in shard[1])
+    samples = list(shard[1])
+    counts = Counter(("encoded" if s.encoded else "cached", s.tokenizer) for s in samples)
     for (how, fingerprint), n in sorted(counts.items()):
         yield ("tokens", how), n
         yield ("tokens", "fingerprint", fingerprint), n
+    infos = Counter(json.dumps(s.tokenizer_info.meta(), sort_keys=True) for s in samples if s.tokenizer_info)
+    for info, n in sorted(infos.items()):
+        yield ("tokens", "tokenizer", info), n
 
 
 # --------------------------------------------------------------------------- rejects
@@ -111,6 +116,7 @@ def build_stats(tallies: Mapping[tuple[str, ...], int], build: Mapping[str, Any]
     )
     splits: dict[str, dict[str, int]] = {}
     tokens: dict[str, Any] = {"encoded": 0, "cached": 0, "fingerprints": {}}
+    tokenizers: list[dict[str, Any]] = []
     near = dict.fromkeys(NEAR_DUPLICATE_COUNTS, 0)
     leaks = dict.fromkeys(LEAK_COUNTS, 0)
     conflicts = 0
@@ -124,6 +130,8 @@ def build_stats(tallies: Mapping[tuple[str, ...], int], build: Mapping[str, Any]
             splits.setdefault(path[1], {"samples": 0, "shards": 0, "bytes": 0})[path[2]] = n
         elif kind == "tokens" and path[1] == "fingerprint":
             tokens["fingerprints"][path[2]] = n
+        elif kind == "tokens" and path[1] == "tokenizer":
+            tokenizers.append(json.loads(path[2]))
         elif kind == "tokens":
             tokens[path[1]] = n
         elif kind == "split_conflicts":
@@ -134,6 +142,10 @@ def build_stats(tallies: Mapping[tuple[str, ...], int], build: Mapping[str, Any]
             leaks[path[1]] = n
         else:
             raise ValueError(f"unknown tally {path}")
+    if len(tokenizers) > 1:
+        raise ValueError(f"the build's samples name {len(tokenizers)} tokenizers ({tokenizers}); a corpus is one "
+                         "tokenizer's: rebuild it with one --vqgan-config/--vqgan-checkpoint or --vqgan-preset")
+    tokens["tokenizer"] = tokenizers[0] if tokenizers else None
     per_dataset = {}
     for name in sorted(datasets):
         d = datasets[name]

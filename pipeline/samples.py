@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from schemas import FaceRecord, ShardSample, SourceRef, TextEntry, most_held_out
+from schemas import FaceRecord, ShardSample, SourceRef, TextEntry, TokenizerInfo, most_held_out
 
 
 def record_order(record: FaceRecord) -> tuple[str, str, str]:
@@ -30,10 +30,11 @@ class Sample:
     split: str  # the most held-out split of its records
     records: tuple[FaceRecord, ...]  # every record whose face this is, in `record_order`
     shard: str = ""
-    tokens: np.ndarray | None = None  # uint16 (256,)
+    tokens: np.ndarray | None = None  # uint16 (tokens per face,): 256 for the FFHQ f=16 VQGAN
     jpg: bytes | None = None
     encoded: bool = False  # True: codes computed in this build; False: read from the token cache
     tokenizer: str = ""  # fingerprint of the tokenizer that made `tokens`
+    tokenizer_info: TokenizerInfo | None = None  # that tokenizer's kind and code layout, written into the sample
     cluster_split: str = ""  # the most held-out split of its cluster (same photo / near-duplicate), "" if none
     cluster_cause: str = ""  # why it is in that cluster: "same_photo" or "near_duplicate"
 
@@ -76,6 +77,7 @@ class Sample:
             sources=tuple(SourceRef(r.dataset, r.source_id, r.source_path, r.split, r.photo_id, r.person_id)
                           for r in self.records),
             jpg=self.jpg,
+            tokenizer=self.tokenizer_info,
         )
 
     def manifest_rows(self) -> list[dict[str, str | None]]:

@@ -28,8 +28,8 @@ from pipeline.cache import TokenCache, bucket_of
 from pipeline.config import TokenizerSpec
 from pipeline.meter import StageMeter, counter
 from pipeline.samples import Sample
-from schemas import sample_key
-from schemas.sample import CODEBOOK_SIZE, TOKENS_PER_IMAGE
+from schemas import TokenizerInfo, sample_key
+from schemas.sample import SampleError
 
 _TOKENIZERS: dict[TokenizerSpec, Any] = {}
 _TOKENIZERS_LOCK = threading.Lock()
@@ -40,12 +40,10 @@ def shared_tokenizer(spec: TokenizerSpec) -> Any:
     with _TOKENIZERS_LOCK:
         if spec not in _TOKENIZERS:
             tokenizer = spec.build()
-            if tokenizer.num_tokens != TOKENS_PER_IMAGE or tokenizer.codebook_size > CODEBOOK_SIZE:
-                raise ValueError(
-                    f"the tokenizer ({spec.describe()}) makes {tokenizer.num_tokens} codes from a "
-                    f"{tokenizer.codebook_size}-code book; the corpus needs {TOKENS_PER_IMAGE} codes of at most "
-                    f"{CODEBOOK_SIZE} (the FFHQ f=16 VQGAN)"
-                )
+            try:  # any grid and codebook the uint16 codes hold: each sample records them (schemas/sample.py)
+                TokenizerInfo.of(tokenizer)
+            except SampleError as err:
+                raise ValueError(f"the tokenizer ({spec.describe()}) cannot make corpus codes: {err}") from err
             _TOKENIZERS[spec] = tokenizer
         return _TOKENIZERS[spec]
 
@@ -79,7 +77,9 @@ class EncodeShard(beam.DoFn):
 
     def setup(self) -> None:
         self.tokenizer = shared_tokenizer(self.spec)
-        self.cache = TokenCache(self.cache_url, self.tokenizer.fingerprint) if self.cache_url else None
+        self.info = TokenizerInfo.of(self.tokenizer)
+        self.cache = (TokenCache(self.cache_url, self.tokenizer.fingerprint, self.info.tokens_per_face)
+                      if self.cache_url else None)
         self.batch_size = self.spec.batch_size or self.tokenizer.batch_size
         self.pad = self.tokenizer.device.type == "cuda"
         self.pool = ThreadPoolExecutor(max_workers=max(1, self.load_threads), thread_name_prefix="load-face")
@@ -122,7 +122,7 @@ class EncodeShard(beam.DoFn):
         fingerprint = self.tokenizer.fingerprint
         return [
             replace(s, tokens=np.asarray(tokens[s.key], dtype=np.uint16), jpg=jpgs.get(s.key),
-                    encoded=s.key in new, tokenizer=fingerprint)
+                    encoded=s.key in new, tokenizer=fingerprint, tokenizer_info=self.info)
             for s in samples
         ]
 

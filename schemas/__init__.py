@@ -22,7 +22,7 @@ from schemas.records import (
     most_held_out,
     stable_split,
 )
-from schemas.sample import SampleError, ShardSample, SourceRef, TextEntry, sample_key
+from schemas.sample import SampleError, ShardSample, SourceRef, TextEntry, TokenizerInfo, sample_key
 from schemas.text import (
     TextProtocolError,
     canonical,
@@ -43,6 +43,7 @@ __all__ = [
     "Reject",
     "SampleError",
     "ShardSample",
+    "TokenizerInfo",
     "SourceRef",
     "Text",
     "TextEntry",

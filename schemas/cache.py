@@ -2,7 +2,8 @@
 
 ``<cache>/<fingerprint>/<bucket>/<segment>.npy``: ``bucket`` is the first `BUCKET_DIGITS` hex
 digits of the face key; a segment is one structured ``.npy`` array of `ROW` (``key``, ``tokens``)
-rows, named by the first 16 hex digits of the sha256 of its bytes. The pipeline writes segments
+rows, named by the first 16 hex digits of the sha256 of its bytes. A row holds as many codes as the
+tokenizer makes per face (`row_dtype`: 256 at f=16, 1,024 at f=8); one fingerprint, one row layout. The pipeline writes segments
 (pipeline/cache.py); ``talk2face inspect`` reads them for codebook usage.
 """
 
@@ -14,8 +15,14 @@ from schemas.sample import KEY_HEX, TOKENS_PER_IMAGE
 
 BUCKET_DIGITS = 3
 SEGMENT_SUFFIX = ".npy"
-ROW = np.dtype([("key", f"U{KEY_HEX}"), ("tokens", np.uint16, (TOKENS_PER_IMAGE,))])
-"""One cached face: its 32-hex sample key and its codes."""
+
+
+def row_dtype(tokens_per_face: int = TOKENS_PER_IMAGE) -> np.dtype:
+    """One cached face: its 32-hex sample key and its codes."""
+    return np.dtype([("key", f"U{KEY_HEX}"), ("tokens", np.uint16, (tokens_per_face,))])
+
+
+ROW = row_dtype()  # the FFHQ f=16 VQGAN's rows
 
 
 def bucket_of(key: str) -> str:

@@ -1,16 +1,22 @@
 """The layout of one WebDataset shard sample: one unique face and all the texts about it.
 
 A sample is keyed by the content hash of its preprocessed 256x256 RGB pixels (`sample_key`) and
-stored as ``<key>.tokens.npy`` (uint16, 256 VQGAN codes, row-major 16x16), ``<key>.json`` (texts,
-labels per dataset, provenance) and optionally ``<key>.jpg`` (DESIGN.md 3.4). The JSON::
+stored as ``<key>.tokens.npy`` (uint16: N codes of the corpus's image tokenizer, row-major over its
+grid; 256 codes of 1,024 for the FFHQ f=16 VQGAN, 1,024 of 8,192 for the f=8 Gumbel VQGAN),
+``<key>.json`` (texts, labels per dataset, provenance, the tokenizer) and optionally ``<key>.jpg``
+(DESIGN.md 3.4). The JSON::
 
     {"key": "9f2c...", "split": "test",
+     "tokenizer": {"fingerprint": "3f9a0c2e1b7d4a65", "kind": "vqgan", "codebook_size": 1024,
+                   "tokens_per_face": 256, "grid_side": 16},
      "texts": [{"dataset": "celeba", "kind": "attributes", "text": "celeba gender: male; ..."}],
      "labels": {"celeba": {"gender": "male", "smiling": true}},
      "sources": [{"dataset": "celeba", "source_id": "000001.jpg",
                   "source_path": "celeba/Img/img_align_celeba/000001.jpg", "split": "test",
                   "photo_id": "celeba:000001.jpg", "person_id": "celeba:2880"}]}
 
+``tokenizer`` says which image tokenizer made the codes (`TokenizerInfo`); samples written before it
+existed read back with None and are checked as the FFHQ f=16 VQGAN's (256 codes below 1,024).
 A source's ``photo_id`` and ``person_id`` (`schemas.records.FaceRecord`) are written only when known;
 files written before they existed read back with both "". A source's ``split`` is its dataset's
 split; the sample's ``split`` is where the build put it (the most held-out split of every sample
@@ -30,9 +36,10 @@ import numpy as np
 
 from schemas.records import KINDS, SPLITS
 from schemas.text import LabelValue, TextProtocolError, parse_attributes
+from schemas.vocab import IMAGE_CODEBOOK_SIZE, IMAGE_TOKENS, MAX_CODEBOOK_SIZE, VocabLayout
 
-TOKENS_PER_IMAGE = 256
-CODEBOOK_SIZE = 1024
+TOKENS_PER_IMAGE = IMAGE_TOKENS  # of a sample that names no tokenizer (the FFHQ f=16 VQGAN)
+CODEBOOK_SIZE = IMAGE_CODEBOOK_SIZE
 KEY_HEX = 32
 
 
@@ -45,6 +52,59 @@ def sample_key(pixels: np.ndarray) -> str:
     if pixels.dtype != np.uint8 or pixels.shape != (256, 256, 3):
         raise SampleError(f"sample_key needs uint8 pixels shaped (256, 256, 3), got {pixels.dtype} {pixels.shape}")
     return hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest()[:KEY_HEX]
+
+
+@dataclass(frozen=True)
+class TokenizerInfo:
+    """Which image tokenizer made a sample's codes: its fingerprint, kind and code layout."""
+
+    fingerprint: str  # ImageTokenizer.fingerprint: a hash of the architecture and weights
+    kind: str  # "vqgan", "gumbel-vqgan", "palette", ...
+    codebook_size: int  # distinct codes, at most 65,536 (uint16)
+    tokens_per_face: int  # codes per face, grid_side ** 2
+    grid_side: int  # codes along a side of the row-major grid
+
+    def __post_init__(self) -> None:
+        if not self.fingerprint or not self.kind:
+            raise SampleError(f"tokenizer {self!r}: fingerprint and kind must be non-empty")
+        if not 0 < self.codebook_size <= MAX_CODEBOOK_SIZE:
+            raise SampleError(f"tokenizer {self.fingerprint}: codebook_size {self.codebook_size} is not "
+                              f"1..{MAX_CODEBOOK_SIZE}; codes are stored as uint16")
+        if self.grid_side < 1 or self.tokens_per_face != self.grid_side ** 2:
+            raise SampleError(f"tokenizer {self.fingerprint}: tokens_per_face {self.tokens_per_face} is not "
+                              f"grid_side {self.grid_side} squared")
+
+    @classmethod
+    def of(cls, tokenizer: Any) -> TokenizerInfo:
+        """The info of an image tokenizer (ImageTokenizer, PaletteTokenizer: fingerprint, kind, codebook_size, ...)."""
+        return cls(str(tokenizer.fingerprint), str(tokenizer.kind), int(tokenizer.codebook_size),
+                   int(tokenizer.num_tokens), int(tokenizer.grid_side))
+
+    @property
+    def layout(self) -> VocabLayout:
+        """Where this tokenizer's codes sit in the unified vocabulary."""
+        return VocabLayout(self.codebook_size, self.tokens_per_face)
+
+    def describe(self) -> str:
+        """``3f9a0c2e1b7d4a65 (vqgan, 256 codes of 1024 per face)``, for messages."""
+        return f"{self.fingerprint} ({self.kind}, {self.tokens_per_face} codes of {self.codebook_size} per face)"
+
+    def meta(self) -> dict[str, Any]:
+        """The ``tokenizer`` entry of ``<key>.json`` (and of stats.json)."""
+        return {"fingerprint": self.fingerprint, "kind": self.kind, "codebook_size": self.codebook_size,
+                "tokens_per_face": self.tokens_per_face, "grid_side": self.grid_side}
+
+    @classmethod
+    def from_meta(cls, meta: Any, where: str = "tokenizer") -> TokenizerInfo:
+        """The inverse of `meta`; SampleError naming the field for a bad entry."""
+        fields = {"fingerprint": str, "kind": str, "codebook_size": int, "tokens_per_face": int, "grid_side": int}
+        if not isinstance(meta, dict):
+            raise SampleError(f"{where} is {type(meta).__name__}, expected an object with {sorted(fields)}")
+        for name, kind in fields.items():
+            value = meta.get(name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise SampleError(f"{where}.{name} is {value!r}, expected a {kind.__name__}")
+        return cls(meta["fingerprint"], meta["kind"], meta["codebook_size"], meta["tokens_per_face"], meta["grid_side"])
 
 
 @dataclass(frozen=True)
@@ -84,16 +144,25 @@ class ShardSample:
     labels: Mapping[str, Mapping[str, LabelValue]] = field(default_factory=dict)
     sources: tuple[SourceRef, ...] = ()
     jpg: bytes | None = None
+    tokenizer: TokenizerInfo | None = None  # None: written before samples named it (the FFHQ f=16 VQGAN's layout)
 
     def meta(self) -> dict[str, Any]:
         """The ``<key>.json`` document."""
-        return {
+        meta: dict[str, Any] = {
             "key": self.key,
             "split": self.split,
             "texts": [{"dataset": t.dataset, "kind": t.kind, "text": t.text} for t in self.texts],
             "labels": {d: dict(v) for d, v in sorted(self.labels.items())},
             "sources": [s.meta() for s in self.sources],
         }
+        if self.tokenizer is not None:
+            meta["tokenizer"] = self.tokenizer.meta()
+        return meta
+
+    @property
+    def layout(self) -> VocabLayout:
+        """Where this sample's codes sit in the unified vocabulary (the f=16 default for an older sample)."""
+        return self.tokenizer.layout if self.tokenizer is not None else VocabLayout()
 
     def to_wds(self) -> dict[str, Any]:
         """The sample as WebDataset fields (bytes values), ready for a tar writer."""
@@ -132,7 +201,10 @@ class ShardSample:
     @classmethod
     def from_meta(cls, meta: Any, tokens: np.ndarray, jpg: bytes | None = None) -> ShardSample:
         validate_meta(meta)
-        validate_tokens(tokens, meta["key"])
+        tokenizer = None
+        if "tokenizer" in meta:
+            tokenizer = TokenizerInfo.from_meta(meta["tokenizer"], f"sample {meta['key']}: tokenizer")
+        validate_tokens(tokens, meta["key"], tokenizer)
         return cls(
             key=meta["key"],
             split=meta["split"],
@@ -145,19 +217,26 @@ class ShardSample:
                 for s in meta["sources"]
             ),
             jpg=jpg,
+            tokenizer=tokenizer,
         )
 
 
-def validate_tokens(tokens: Any, key: str = "?") -> None:
-    """Raise SampleError unless tokens are uint16, 256 values, each below 1,024."""
+def validate_tokens(tokens: Any, key: str = "?", tokenizer: TokenizerInfo | None = None) -> None:
+    """Raise SampleError unless tokens are uint16, as many as `tokenizer` makes per face, each inside its codebook.
+
+    Without a tokenizer (a sample written before samples named theirs): 256 values below 1,024.
+    """
+    n = tokenizer.tokens_per_face if tokenizer is not None else TOKENS_PER_IMAGE
+    book = tokenizer.codebook_size if tokenizer is not None else CODEBOOK_SIZE
+    whose = f" (tokenizer {tokenizer.describe()})" if tokenizer is not None else ""
     if not isinstance(tokens, np.ndarray):
         raise SampleError(f"sample {key}: tokens are {type(tokens).__name__}, expected a numpy array")
     if tokens.dtype != np.uint16:
         raise SampleError(f"sample {key}: tokens have dtype {tokens.dtype}, expected uint16")
-    if tokens.shape != (TOKENS_PER_IMAGE,):
-        raise SampleError(f"sample {key}: tokens have shape {tokens.shape}, expected ({TOKENS_PER_IMAGE},)")
-    if int(tokens.max()) >= CODEBOOK_SIZE:
-        raise SampleError(f"sample {key}: token {int(tokens.max())} is outside the {CODEBOOK_SIZE}-code book")
+    if tokens.shape != (n,):
+        raise SampleError(f"sample {key}: tokens have shape {tokens.shape}, expected ({n},){whose}")
+    if int(tokens.max()) >= book:
+        raise SampleError(f"sample {key}: token {int(tokens.max())} is outside the {book}-code book{whose}")
 
 
 def validate_meta(meta: Any) -> None:

@@ -17,7 +17,9 @@ The document (keys in this order, counts are records unless named otherwise)::
                          "hot_bucket_entries": 0},
      "leaks": {"policy": "merge", "clusters": 3, "clusters_across_splits": 2, "clustered_samples": 7,
                "photo_pairs": 5, "lines_written": 3},
-     "tokens": {"encoded": 90, "cached": 12, "fingerprints": {"<fingerprint>": 102}},
+     "tokens": {"encoded": 90, "cached": 12, "fingerprints": {"<fingerprint>": 102},
+                "tokenizer": {"fingerprint": "<fingerprint>", "kind": "vqgan", "codebook_size": 1024,
+                              "tokens_per_face": 256, "grid_side": 16}},
      "accounting": {"ok": true, "problems": []}}
 
 Per dataset, ``moved_to_held_out_split`` counts every record whose sample went to a more held-out
@@ -36,6 +38,10 @@ limit (``hot_buckets``) and their entries. ``leaks``: clusters (samples joined b
 duplicate links), how many span several splits, and the samples the one local clustering step held;
 every cluster is a line of ``OUT/leaks.jsonl`` (members with split, datasets, source path; edges).
 
+``tokens.tokenizer`` is the image tokenizer that made every sample's codes, as each sample's JSON
+records it (`schemas.sample.TokenizerInfo`); null for a build that wrote no samples, absent in
+stats.json written before it existed. The trainer sizes the model's vocabulary from it.
+
 The invariant (DESIGN.md 3.5), per dataset: ``read == written + filtered + rejected``, and the
 shards hold as many texts as the manifest has rows (``pairs_in_shards == pairs``). `unaccounted`
 is the one implementation; the build, the post-build check and ``inspect --validate`` all use it.
@@ -45,7 +51,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
+
+from schemas.sample import SampleError, TokenizerInfo
 
 STATS_FILE = "stats.json"
 
@@ -76,10 +84,19 @@ class SplitStats(TypedDict):
     bytes: int
 
 
+class TokenizerStats(TypedDict):
+    fingerprint: str
+    kind: str
+    codebook_size: int
+    tokens_per_face: int
+    grid_side: int
+
+
 class TokenStats(TypedDict):
     encoded: int
     cached: int
     fingerprints: dict[str, int]
+    tokenizer: NotRequired[TokenizerStats | None]  # absent in stats.json written before it was recorded
 
 
 class NearDuplicateStats(TypedDict):
@@ -197,7 +214,19 @@ def check_stats(doc: Any, source: str = STATS_FILE) -> Stats:
     tokens = _need(doc, "tokens", dict, source)
     for key in ("encoded", "cached"):
         _need(tokens, key, int, f"{source}: tokens")
+    stats_tokenizer(doc, source)
     return doc  # type: ignore[return-value]
+
+
+def stats_tokenizer(doc: Mapping[str, Any], source: str = STATS_FILE) -> TokenizerInfo | None:
+    """The tokenizer a stats.json records (None when it records none); StatsError for a malformed entry."""
+    entry = doc.get("tokens", {}).get("tokenizer")
+    if entry is None:
+        return None
+    try:
+        return TokenizerInfo.from_meta(entry, f"{source}: tokens.tokenizer")
+    except SampleError as err:
+        raise StatsError(str(err)) from err
 
 
 def parse_stats(data: bytes, source: str = STATS_FILE) -> Stats:

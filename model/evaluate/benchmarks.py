@@ -11,9 +11,12 @@ race        fairface        accuracy of ``fairface race:`` (table 4, RC)
 attributes  celeba          accuracy over the 40 ``celeba <attribute>:`` questions (table 4, MAC)
 caption     celeba_text_hq  BLEU-4, ROUGE-L, METEOR, CIDEr against all captions of a face (table 3)
 synthesis   mm_celeba_hq    FID and IS of faces generated from captions (table 2)
+table5      (three)         the columns of Table 5: CelebA-HQ FID, CACD MAE, CelebA accuracy
 ==========  ==============  ==================================================================
 
-An answer that does not read back as a value of the right type (an age that is not an integer, an
+``table5`` runs synthesis, age and attributes and reports each column as a number, or as not
+available (None, with the reason in ``setting["not_available"]``) when the shards hold no such
+faces or synthesis has no VQGAN / Inception network: never as zero. An answer that does not read back as a value of the right type (an age that is not an integer, an
 expression that is not one of the dataset's) is wrong, as in the paper; with the default
 constrained decoding every answer is a candidate. The scores are model/evaluate/metrics.py's; FID
 and IS take features from the Inception network the user supplies (model/evaluate/inception.py).
@@ -43,6 +46,7 @@ from model.infer.templates import (
     CAPTION_SAMPLING,
     IMAGE_SAMPLING,
     answer_questions,
+    check_image_tokenizer,
     generate_captions,
     generate_image_codes,
 )
@@ -208,6 +212,7 @@ def evaluate_synthesis(
     config: SamplingConfig = IMAGE_SAMPLING, seed: int = 0, batch_size: int = 16, splits: int = 10,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Generate one face from the first `dataset` caption of each sample; FID against the samples' faces, IS."""
+    check_image_tokenizer(model, vqgan)
     texts = [next(t.text for t in s.texts if t.dataset == dataset and t.kind == "caption") for s in samples]
     codes = generate_image_codes(model, texts, n=1, config=config, seed=seed, batch_size=batch_size)[:, 0]
     fake = np.concatenate([np.asarray(vqgan.decode(codes[i : i + batch_size]), dtype=np.uint8)
@@ -221,6 +226,28 @@ def evaluate_synthesis(
     if fake_probs is not None:
         metrics["is"], metrics["is_std"] = inception_score(fake_probs, splits=min(splits, len(fake_probs)))
     return metrics, [{"key": s.key, "text": t} for s, t in zip(samples, texts)]
+
+
+TABLE5 = (("CelebA-HQ FID", "synthesis", "fid"), ("CACD MAE", "age", "mae"),
+          ("CelebA Acc.", "attributes", "mean_per_key_accuracy"))  # column, task, metric
+
+
+def evaluate_table5(model: Talk2Face, shards: str | Path | Sequence[str | Path], **options: Any) -> EvalResult:
+    """Table 5's three columns for one model; a column whose data or networks are missing is None, with why."""
+    metrics: dict[str, Any] = {}
+    missing: dict[str, str] = {}
+    runs: dict[str, Any] = {}
+    for column, task, metric in TABLE5:
+        try:
+            result = evaluate(model, shards, task, **options)
+        except (LookupError, ValueError) as err:
+            metrics[column], missing[column] = None, str(err)
+            continue
+        value = result.metrics.get(metric, result.metrics.get("accuracy"))
+        metrics[column] = value
+        runs[column] = {"task": task, "dataset": result.dataset, "split": result.split, **result.setting}
+    return EvalResult("table5", "cacd, celeba, mm_celeba_hq", "test or val", metrics,
+                      {"runs": runs, "not_available": missing})
 
 
 def evaluate(
@@ -244,8 +271,11 @@ def evaluate(
 
     `meteor`: None computes METEOR when Java is installed, False never, True always (fails without Java).
     """
+    if task == "table5":
+        return evaluate_table5(model, shards, split=split, limit=limit, constrain=constrain, config=config,
+                               batch_size=batch_size, vqgan=vqgan, extractor=extractor, seed=seed)
     if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)} or table5")
     spec = TASKS[task]
     if dataset is not None:
         spec = EvalTask(spec.name, dataset, spec.kind, spec.keys)
@@ -281,5 +311,6 @@ __all__ = [
     "evaluate_analysis",
     "evaluate_captions",
     "evaluate_synthesis",
+    "evaluate_table5",
     "select_samples",
 ]

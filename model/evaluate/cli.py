@@ -4,6 +4,11 @@
     talk2face evaluate --checkpoint runs/small/checkpoint.pt --shards out/shards --task caption --limit 500 --out caption.json
     talk2face evaluate --checkpoint talk2face.bin --shards out/shards --task synthesis \\
         --vqgan-config project.yaml --vqgan-checkpoint last.ckpt --inception inception-2015-12-05.pt --limit 1000
+    talk2face evaluate --checkpoint runs/cacd-only/checkpoint.pt --shards out/shards --task table5 \\
+        --vqgan-config project.yaml --vqgan-checkpoint last.ckpt --inception inception-2015-12-05.pt
+
+``--task table5`` prints Table 5's columns (CelebA-HQ FID, CACD MAE, CelebA Acc.); a column the shards
+have no data for (or, for FID, no --vqgan-* / --inception) is "n/a", never 0.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True, help="our checkpoint.pt or the released talk2face.bin")
     p.add_argument("--heads", type=int, default=12, help="attention heads of a talk2face.bin")
     p.add_argument("--shards", required=True, help="a build's shards: directory, glob, brace pattern or URL")
-    p.add_argument("--task", required=True, choices=sorted(TASKS), help="the benchmark")
+    p.add_argument("--task", required=True, choices=[*sorted(TASKS), "table5"],
+                   help="the benchmark; table5: CelebA-HQ FID, CACD MAE and CelebA accuracy together")
     p.add_argument("--dataset", help="read another dataset's labels or captions (default: the paper's for the task)")
     p.add_argument("--split", default="auto", choices=("auto", "test", "val"), help="auto: test if present, else val")
     p.add_argument("--limit", type=int, help="at most this many faces (synthesis: the paper generates 1,000)")
@@ -68,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     vqgan = extractor = None
     try:
         model = load_talk2face(args.checkpoint, heads=args.heads).to(device)
-        if args.task == "synthesis":
+        has_vqgan = args.vqgan_preset or args.vqgan_config or args.vqgan_checkpoint
+        if args.task == "synthesis" or (args.task == "table5" and has_vqgan and args.inception):
             vqgan = load_image_tokenizer(args.vqgan_preset, args.vqgan_config, args.vqgan_checkpoint, device=device)
             if not args.inception:
                 raise ValueError("--task synthesis needs --inception PATH (a local Inception network; nothing is downloaded)")

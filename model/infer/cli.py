@@ -29,6 +29,7 @@ from model.infer.templates import (
     IMAGE_SAMPLING,
     answer_questions,
     check_declared,
+    check_image_tokenizer,
     generate_captions,
     generate_image_codes,
 )
@@ -104,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         model = load_talk2face(args.checkpoint, heads=args.heads).to(device)
         vqgan = load_image_tokenizer(args.vqgan_preset, args.vqgan_config, args.vqgan_checkpoint, device=str(device))
+        check_image_tokenizer(model, vqgan)
         if args.to == "attributes":
             for q in args.prompt:
                 question_text(q)

@@ -19,7 +19,7 @@ import torch
 from model.infer.prompts import Prompt, collate_prompts
 from model.sampling import Constraint, SamplingConfig, sample
 from model.transformer import KVCache, Talk2Face
-from schemas.vocab import IMAGE_CODEBOOK_SIZE, IMAGE_OFFSET, SEP_ID
+from schemas.vocab import DEFAULT_LAYOUT, SEP_ID, VocabLayout
 
 
 @dataclass
@@ -47,12 +47,17 @@ def cached_decoding(
     return Decoding(logits, cache, functools.partial(model.step, vocab=only), KVCache.select)
 
 
-IMAGE_VOCAB = (SEP_ID, *range(IMAGE_OFFSET, IMAGE_OFFSET + IMAGE_CODEBOOK_SIZE))
+def image_vocab(layout: VocabLayout) -> tuple[int, ...]:
+    """The ids a face position may emit in `layout`: [SEP] and every image id."""
+    return (SEP_ID, *range(layout.image_offset, layout.image_stop))
+
+
+IMAGE_VOCAB = image_vocab(DEFAULT_LAYOUT)  # the FFHQ f=16 VQGAN's 1,024 codes and [SEP]
 
 
 def cached_image_decoding(model: Talk2Face, ids: torch.Tensor, segments: torch.Tensor, max_new_tokens: int) -> Decoding:
-    """`cached_decoding` whose steps compute only the 1,025 logits a face can emit: its codes and [SEP]."""
-    return cached_decoding(model, ids, segments, max_new_tokens, vocab=IMAGE_VOCAB)
+    """`cached_decoding` whose steps compute only the logits a face can emit: its codes (of the model's layout) and [SEP]."""
+    return cached_decoding(model, ids, segments, max_new_tokens, vocab=image_vocab(model.config.layout))
 
 
 @dataclass
@@ -125,6 +130,7 @@ def run_prompts(
 
 __all__ = [
     "IMAGE_VOCAB",
+    "image_vocab",
     "Decoding",
     "DecodingFn",
     "RecomputeState",

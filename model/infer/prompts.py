@@ -26,7 +26,7 @@ from model.train.sequences import (
     SequenceBuilder,
 )
 from schemas.text import TextProtocolError, canonical, parse_attributes
-from schemas.vocab import CLS_ID, IMAGE_OFFSET, IMAGE_TOKENS, SEP_ID
+from schemas.vocab import CLS_ID, DEFAULT_LAYOUT, SEP_ID, VocabLayout
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,13 @@ def _prompt(task: int, prefix: Sequence[int], builder: SequenceBuilder, opening:
     return Prompt(ids, (1,) * len(first) + (2,) * len(opening))
 
 
-def _image_ids(codes: np.ndarray | Sequence[int]) -> list[int]:
+def _image_ids(codes: np.ndarray | Sequence[int], layout: VocabLayout = DEFAULT_LAYOUT) -> list[int]:
     codes = np.asarray(codes).reshape(-1)
-    if codes.shape != (IMAGE_TOKENS,) or int(codes.min()) < 0 or int(codes.max()) >= 1024:
-        raise ValueError(f"a face is {IMAGE_TOKENS} VQGAN codes in 0..1023, got shape {codes.shape}")
-    return [IMAGE_OFFSET + int(c) for c in codes]
+    n, book = layout.tokens_per_image, layout.codebook_size
+    if codes.shape != (n,) or int(codes.min()) < 0 or int(codes.max()) >= book:
+        raise ValueError(f"a face is {n} VQGAN codes in 0..{book - 1} (the model's layout), got shape {codes.shape}"
+                         + (f" with codes {int(codes.min())}..{int(codes.max())}" if codes.size else ""))
+    return [layout.image_offset + int(c) for c in codes]
 
 
 def text_ids(text: str, builder: SequenceBuilder) -> list[int]:
@@ -84,10 +86,11 @@ def _is_attributes(text: str) -> bool:
         return False
 
 
-def caption_prompt(codes: np.ndarray | Sequence[int], builder: SequenceBuilder | None = None) -> Prompt:
-    """Face captioning (figure 3b): 256 codes -> a caption."""
+def caption_prompt(codes: np.ndarray | Sequence[int], builder: SequenceBuilder | None = None,
+                   layout: VocabLayout = DEFAULT_LAYOUT) -> Prompt:
+    """Face captioning (figure 3b): a face's codes (256 at f=16) -> a caption."""
     builder = builder or default_builder()
-    return _prompt(FACE_TO_CAPTION, _image_ids(codes), builder)
+    return _prompt(FACE_TO_CAPTION, _image_ids(codes, layout), builder)
 
 
 def question_text(question: str) -> tuple[str, str, str]:
@@ -101,12 +104,13 @@ def question_text(question: str) -> tuple[str, str, str]:
 
 
 def attributes_prompt(
-    codes: np.ndarray | Sequence[int], question: str, builder: SequenceBuilder | None = None
+    codes: np.ndarray | Sequence[int], question: str, builder: SequenceBuilder | None = None,
+    layout: VocabLayout = DEFAULT_LAYOUT,
 ) -> Prompt:
-    """Facial analysis (figure 3c, 3d): 256 codes and ``cacd age:`` -> the value; the question opens the target."""
+    """Facial analysis (figure 3c, 3d): a face's codes and ``cacd age:`` -> the value; the question opens the target."""
     builder = builder or default_builder()
     text, _, _ = question_text(question)
-    return _prompt(FACE_TO_ATTRIBUTES, _image_ids(codes), builder, builder.tokenizer.encode(text))
+    return _prompt(FACE_TO_ATTRIBUTES, _image_ids(codes, layout), builder, builder.tokenizer.encode(text))
 
 
 def collate_prompts(prompts: Sequence[Prompt], device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:

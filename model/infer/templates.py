@@ -11,6 +11,8 @@ Left of ``|`` is the prompt (segment 1; for attributes the question ``cacd age:`
 right of it what the sampler (model/sampling.py) generates with the model's KV cache. Image
 positions may only emit image ids and text positions only text ids; an attribute answer may be
 limited to the label values its dataset uses (declared by its converter), so it always parses.
+A face is 256 image ids at f=16; a model trained on an f=8 corpus reads and writes 1,024 of its
+8,192 codes, as its config's `layout` says (recorded in its checkpoint).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,7 +47,6 @@ from model.sampling import (
 from model.train.sequences import SequenceBuilder
 from model.transformer import Talk2Face
 from schemas.text import LabelValue, TextProtocolError, normalize_caption, parse_attributes
-from schemas.vocab import IMAGE_OFFSET, IMAGE_TOKENS
 
 IMAGE_SAMPLING = SamplingConfig(temperature=1.0, top_k=100, top_p=0.95)  # open-ended: top-k/top-p (paper 3.3)
 CAPTION_SAMPLING = SamplingConfig.make_greedy()
@@ -87,6 +89,16 @@ def check_declared(questions: Sequence[str], free: bool = False) -> list[str]:
     return [f"warning: no installed converter declares the answers to {q!r}; decoding it freely" for q in missing]
 
 
+def check_image_tokenizer(model: Talk2Face, tokenizer: Any) -> None:
+    """Raise ValueError unless the image tokenizer makes the faces the model reads and writes (codes per face, codebook)."""
+    layout = model.config.layout
+    n, book = int(tokenizer.num_tokens), int(tokenizer.codebook_size)
+    if (n, book) != (layout.tokens_per_image, layout.codebook_size):
+        raise ValueError(f"the image tokenizer makes {n} codes of {book} per face, but the model was trained on "
+                         f"{layout.tokens_per_image} codes of {layout.codebook_size} (its checkpoint's layout): pass "
+                         "the VQGAN its corpus was built with (--vqgan-config/--vqgan-checkpoint or --vqgan-preset)")
+
+
 def _chunks(n_items: int, size: int) -> Iterator[range]:
     for start in range(0, n_items, max(size, 1)):
         yield range(start, min(start + max(size, 1), n_items))
@@ -108,17 +120,21 @@ def generate_image_codes(
     builder: SequenceBuilder | None = None,
     decoding: DecodingFn = cached_image_decoding,
 ) -> np.ndarray:
-    """Text-guided face synthesis: (len(texts), n, 256) uint16 VQGAN codes; sample j of text i uses seed (seed, i, j)."""
+    """Text-guided face synthesis: (len(texts), n, N) uint16 VQGAN codes, N per face in the model's layout (256 at
+    f=16, 1,024 at f=8); sample j of text i uses seed (seed, i, j)."""
     builder = builder or default_builder()
+    layout = model.config.layout
+    N = layout.tokens_per_image
     prompts = [image_prompt(t, builder) for t in texts]
-    out = np.zeros((len(texts), n, IMAGE_TOKENS), dtype=np.uint16)
+    out = np.zeros((len(texts), n, N), dtype=np.uint16)
+    constraint = ImageConstraint(length=N, offset=layout.image_offset, codes=layout.codebook_size)
     for chunk in _chunks(len(texts), batch_size // n):
         rows = [(i, j) for i in chunk for j in range(n)]
-        tokens = run_prompts(model, [prompts[i] for i in chunk], max_new_tokens=IMAGE_TOKENS + 1,
-                             constraint=ImageConstraint(), config=config, seeds=_seeds(config, seed, rows),
+        tokens = run_prompts(model, [prompts[i] for i in chunk], max_new_tokens=N + 1,
+                             constraint=constraint, config=config, seeds=_seeds(config, seed, rows),
                              n=n, decoding=decoding)
-        codes = (tokens[:, :IMAGE_TOKENS] - IMAGE_OFFSET).numpy().astype(np.uint16)  # the constraint keeps them in range
-        out[chunk.start : chunk.stop] = codes.reshape(len(chunk), n, IMAGE_TOKENS)
+        codes = (tokens[:, :N] - layout.image_offset).numpy().astype(np.uint16)  # the constraint keeps them in range
+        out[chunk.start : chunk.stop] = codes.reshape(len(chunk), n, N)
     return out
 
 
@@ -133,10 +149,11 @@ def generate_captions(
     builder: SequenceBuilder | None = None,
     decoding: DecodingFn = cached_decoding,
 ) -> list[str]:
-    """Face captioning: (N, 256) codes -> N captions (at most the text budget in WordPiece ids)."""
+    """Face captioning: (N, codes per face) codes -> N captions (at most the text budget in WordPiece ids)."""
     builder = builder or default_builder()
-    codes = np.asarray(codes).reshape(-1, IMAGE_TOKENS)
-    prompts = [caption_prompt(c, builder) for c in codes]
+    layout = model.config.layout
+    codes = np.asarray(codes).reshape(-1, layout.tokens_per_image)
+    prompts = [caption_prompt(c, builder, layout) for c in codes]
     captions: list[str] = []
     for chunk in _chunks(len(prompts), batch_size):
         tokens = run_prompts(model, [prompts[i] for i in chunk], max_new_tokens=builder.text_budget + 1,
@@ -214,14 +231,15 @@ def answer_questions(
     (text ids only, at most FREE_ANSWER_TOKENS of them).
     """
     builder = builder or default_builder()
-    codes = np.asarray(codes).reshape(-1, IMAGE_TOKENS)
+    layout = model.config.layout
+    codes = np.asarray(codes).reshape(-1, layout.tokens_per_image)
     if len(codes) != len(questions):
         raise ValueError(f"{len(codes)} faces but {len(questions)} questions; give one question per face row")
     values: list[Sequence[str] | None] = []
     for i, q in enumerate(questions):
         _, prefix, key = question_text(q)
         values.append(choices[i] if choices is not None else label_values(prefix, key))
-    prompts = [attributes_prompt(c, q, builder) for c, q in zip(codes, questions)]
+    prompts = [attributes_prompt(c, q, builder, layout) for c, q in zip(codes, questions)]
     answers: list[Answer | None] = [None] * len(prompts)
     constrained = [i for i in range(len(prompts)) if constrain and values[i] is not None]
     free = [i for i in range(len(prompts)) if not (constrain and values[i] is not None)]
@@ -249,6 +267,7 @@ __all__ = [
     "Answer",
     "answer_questions",
     "check_declared",
+    "check_image_tokenizer",
     "generate_captions",
     "generate_image_codes",
     "label_values",

@@ -40,8 +40,8 @@ Installing taming: the package `taming-transformers-rom1504==0.0.6` declares tor
 pytorch-lightning, which only its training code (`taming.models.*`, LightningModules) needs; those
 do not even import with current pytorch-lightning. We use only `taming.modules` (Encoder, Decoder,
 VectorQuantizer2, GumbelQuantize: torch, numpy and einops), so install it with
-`pip install --no-deps taming-transformers-rom1504==0.0.6`. `VQGAN` and `GumbelVQGAN` below are our
-own small modules with taming's attribute names, so a checkpoint's `state_dict` keys load unchanged.
+`pip install --no-deps taming-transformers-rom1504==0.0.6`. `VQGAN` and `GumbelVQGAN` (model/tokenizers/vqgan_nets.py)
+are our own small modules with taming's attribute names, so a checkpoint's `state_dict` keys load unchanged.
 
 Checkpoints load with `torch.load(weights_only=True)`. Lightning also pickles the classes of its
 callbacks into a `.ckpt` (`pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint` as a dict
@@ -65,580 +65,54 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
-import io
-import json
 import logging
-import pickle
 import platform
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import yaml
-from torch import nn
+
+from model.tokenizers.taming_logs import (
+    STAND_IN_MODULES,
+    TamingLog,
+    first_stage_state,
+    load_taming_config,
+    load_taming_state_dict,
+    read_taming_log,
+    taming_params,
+)
+from model.tokenizers.vqgan_config import (
+    FFHQ_F16,
+    FIRST_STAGE_PREFIX,
+    GUMBEL_TEMPERATURE_SCHEDULER,
+    GUMBELVQ_TARGET,
+    IGNORED_PREFIXES,
+    KIND_OF_TARGET,
+    KNOWN_TARGETS,
+    OPENIMAGES_F8_GUMBEL,
+    PRESETS,
+    TARGET_OF_KIND,
+    TINY_F16,
+    TINY_GUMBEL_F8,
+    TRANSFORMER_TARGET,
+    VQMODEL_TARGET,
+    VQGANConfig,
+)
+from model.tokenizers.vqgan_nets import (
+    MODEL_CLASSES,
+    TAMING_INSTALL,
+    VQGAN,
+    GumbelVQGAN,
+    build_model,
+    model_from_state,
+    preset_model,
+    weights_fingerprint,
+)
 
 logger = logging.getLogger(__name__)
-
-TAMING_INSTALL = "pip install --no-deps taming-transformers-rom1504==0.0.6"
-VQMODEL_TARGET = "taming.models.vqgan.VQModel"
-GUMBELVQ_TARGET = "taming.models.vqgan.GumbelVQ"
-TRANSFORMER_TARGET = "taming.models.cond_transformer.Net2NetTransformer"
-# model.target of a taming autoencoder -> our kind of tokenizer
-KIND_OF_TARGET = {VQMODEL_TARGET: "vqgan", GUMBELVQ_TARGET: "gumbel-vqgan"}
-TARGET_OF_KIND = {kind: target for target, kind in KIND_OF_TARGET.items()}
-KNOWN_TARGETS = (VQMODEL_TARGET, GUMBELVQ_TARGET, TRANSFORMER_TARGET)
-FIRST_STAGE_PREFIX = "first_stage_model."  # where a Net2NetTransformer's last.ckpt keeps its VQGAN
-# Checkpoint keys that are not part of the tokenizer: the LPIPS net and the discriminator of
-# VQLPIPSWithDiscriminator, trained beside the autoencoder.
-IGNORED_PREFIXES = ("loss.",)
-_DDCONFIG_KEYS = ("ch", "out_ch", "ch_mult", "num_res_blocks", "attn_resolutions", "in_channels",
-                  "resolution", "z_channels")
-
-
-def _gumbel_quantize() -> Any:
-    """taming's GumbelQuantize, or an error saying how to install it."""
-    try:
-        from taming.modules.vqvae.quantize import GumbelQuantize
-    except ImportError as error:
-        raise ImportError(f"the Gumbel VQGAN needs taming-transformers' modules ({error}); install them with "
-                          f"`{TAMING_INSTALL}`") from error
-    return GumbelQuantize
-
-
-def _taming() -> tuple[Any, Any, Any, Callable[[torch.Tensor], torch.Tensor]]:
-    """taming's Encoder, Decoder, VectorQuantizer2 and nonlinearity, or an error saying how to install them."""
-    try:
-        from taming.modules.diffusionmodules.model import Decoder, Encoder, nonlinearity
-        from taming.modules.vqvae.quantize import VectorQuantizer2
-    except ImportError as error:
-        raise ImportError(
-            f"the image tokenizer needs taming-transformers' modules ({error}); install them with "
-            f"`{TAMING_INSTALL}` (--no-deps: its declared torchvision / pytorch-lightning are not needed)"
-        ) from error
-    return Encoder, Decoder, VectorQuantizer2, nonlinearity
-
-
-# --------------------------------------------------------------------------- configuration
-
-
-@dataclass(frozen=True)
-class VQGANConfig:
-    """Architecture of a taming VQModel or GumbelVQ: what `model.params` of its project.yaml holds."""
-
-    ddconfig: Mapping[str, Any]  # Encoder/Decoder kwargs: ch, ch_mult, num_res_blocks, resolution, ...
-    embed_dim: int  # size of a codebook vector
-    n_embed: int  # number of codebook vectors (codes are 0 .. n_embed-1)
-    kind: str = "vqgan"  # "vqgan" (VQModel, VectorQuantizer2) or "gumbel-vqgan" (GumbelVQ, GumbelQuantize)
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)  # other params, kept for YAML
-
-    def __post_init__(self) -> None:
-        if self.kind not in TARGET_OF_KIND:
-            raise ValueError(f"kind {self.kind!r} is not one of {sorted(TARGET_OF_KIND)}")
-        missing = [k for k in _DDCONFIG_KEYS if k not in self.ddconfig]
-        if missing:
-            raise ValueError(f"ddconfig lacks {missing}; a taming VQGAN ddconfig has {list(_DDCONFIG_KEYS)}")
-        dd = self.ddconfig
-        if dd.get("double_z", True):
-            raise ValueError("ddconfig.double_z must be False for a VQGAN (True is the KL autoencoder)")
-        if dd["in_channels"] != 3 or dd["out_ch"] != 3:
-            raise ValueError(f"ddconfig in_channels/out_ch must be 3 (RGB), got {dd['in_channels']}/{dd['out_ch']}")
-        if not 0 < self.n_embed <= 65536:
-            raise ValueError(f"n_embed {self.n_embed} does not fit the uint16 codes of the corpus (1..65536)")
-        if dd["resolution"] % self.downsample:
-            raise ValueError(f"resolution {dd['resolution']} is not a multiple of the f={self.downsample} grid")
-        if self.kind == "gumbel-vqgan" and self.embed_dim != dd["z_channels"]:
-            raise ValueError(f"a GumbelVQ needs embed_dim == ddconfig.z_channels (its quant_conv gives embed_dim "
-                             f"channels to GumbelQuantize.proj, built for z_channels), got {self.embed_dim} and "
-                             f"{dd['z_channels']}")
-
-    @property
-    def resolution(self) -> int:
-        """Side of the square RGB image the model takes (256 for FFHQ)."""
-        return int(self.ddconfig["resolution"])
-
-    @property
-    def downsample(self) -> int:
-        """The f of f=16: image pixels per code along a side."""
-        return 2 ** (len(self.ddconfig["ch_mult"]) - 1)
-
-    @property
-    def grid(self) -> int:
-        """Codes along a side (16 for a 256x256 image at f=16)."""
-        return self.resolution // self.downsample
-
-    @property
-    def num_tokens(self) -> int:
-        """Codes per image (256 at f=16, 1,024 at f=8, for 256x256)."""
-        return self.grid * self.grid
-
-    @property
-    def target(self) -> str:
-        """The taming class of this kind, as `model.target` names it."""
-        return TARGET_OF_KIND[self.kind]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The architecture as plain data (ddconfig, embed_dim, n_embed, and kind unless "vqgan").
-
-        "vqgan" is left out so that the fingerprints of corpora built before kinds existed stay valid.
-        """
-        out = {"ddconfig": _plain(self.ddconfig), "embed_dim": int(self.embed_dim), "n_embed": int(self.n_embed)}
-        if self.kind != "vqgan":
-            out["kind"] = self.kind
-        return out
-
-
-def _plain(value: Any) -> Any:
-    """`value` with tuples as lists and mappings as dicts, for JSON and YAML."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-FFHQ_F16 = VQGANConfig(
-    ddconfig={"double_z": False, "z_channels": 256, "resolution": 256, "in_channels": 3, "out_ch": 3,
-              "ch": 128, "ch_mult": [1, 1, 2, 2, 4], "num_res_blocks": 2, "attn_resolutions": [16],
-              "dropout": 0.0},
-    embed_dim=256,
-    n_embed=1024,
-)
-# The same family at ~3% of the cost: 5 levels (16x16 grid), 1,024 codes, 32 channels at full size
-# (GroupNorm's 32 groups allow no fewer). z_channels and embed_dim stay at 128 so that even at
-# batch 1 every 1x1 conv input exceeds 20,480 values and takes the same oneDNN kernel as at batch
-# 2+ (PyTorch's CPU conv heuristic): codes and pixels do not depend on the batch size.
-TINY_F16 = VQGANConfig(
-    ddconfig={"double_z": False, "z_channels": 128, "resolution": 256, "in_channels": 3, "out_ch": 3,
-              "ch": 32, "ch_mult": [1, 1, 2, 2, 4], "num_res_blocks": 1, "attn_resolutions": [16],
-              "dropout": 0.0},
-    embed_dim=128,
-    n_embed=1024,
-)
-# taming's vqgan_gumbel_f8 (OpenImages, the paper's Table 5 ablation): 4 levels, a 32x32 grid of 8,192 codes
-GUMBEL_TEMPERATURE_SCHEDULER = {
-    "target": "taming.lr_scheduler.LambdaWarmUpCosineScheduler",
-    "params": {"warm_up_steps": 0, "max_decay_steps": 1000001, "lr_start": 0.9, "lr_max": 0.9, "lr_min": 1.0e-06},
-}
-OPENIMAGES_F8_GUMBEL = VQGANConfig(
-    ddconfig={"double_z": False, "z_channels": 256, "resolution": 256, "in_channels": 3, "out_ch": 3,
-              "ch": 128, "ch_mult": [1, 1, 2, 4], "num_res_blocks": 2, "attn_resolutions": [32],
-              "dropout": 0.0},
-    embed_dim=256,
-    n_embed=8192,
-    kind="gumbel-vqgan",
-    extra={"kl_weight": 1.0e-08, "temperature_scheduler_config": GUMBEL_TEMPERATURE_SCHEDULER},
-)
-# The f=8 Gumbel family small (32 channels at full size, one block per level), all 8,192 codes, so
-# codes above 1,023 and the 1,024-code grid are exercised; 128 channels at the codes, as in TINY_F16.
-TINY_GUMBEL_F8 = VQGANConfig(
-    ddconfig={"double_z": False, "z_channels": 128, "resolution": 256, "in_channels": 3, "out_ch": 3,
-              "ch": 32, "ch_mult": [1, 1, 2, 4], "num_res_blocks": 1, "attn_resolutions": [32],
-              "dropout": 0.0},
-    embed_dim=128,
-    n_embed=8192,
-    kind="gumbel-vqgan",
-    extra={"kl_weight": 1.0e-08, "temperature_scheduler_config": GUMBEL_TEMPERATURE_SCHEDULER},
-)
-PRESETS: dict[str, tuple[VQGANConfig, int]] = {  # name -> (architecture, torch.manual_seed)
-    "tiny-random": (TINY_F16, 0),
-    "ffhq-random": (FFHQ_F16, 0),
-    "tiny-gumbel-f8-random": (TINY_GUMBEL_F8, 0),
-    "openimages-f8-random": (OPENIMAGES_F8_GUMBEL, 0),
-}
-
-
-@dataclass(frozen=True)
-class TamingLog:
-    """What a taming project.yaml says about its image tokenizer."""
-
-    config: VQGANConfig  # the autoencoder's architecture
-    target: str  # model.target of the file (a VQModel, a GumbelVQ or a Net2NetTransformer)
-    state_prefix: str = ""  # where its weights sit in last.ckpt: "" or "first_stage_model."
-
-
-def read_taming_log(path: str | Path) -> TamingLog:
-    """The image tokenizer a taming project.yaml describes: a VQModel, a GumbelVQ, or a Net2NetTransformer's first stage.
-
-    A real file starts `model:\\n  base_learning_rate: 4.5e-06\\n  target: taming.models.vqgan.VQModel`.
-    """
-    path = Path(path)
-    try:
-        with path.open(encoding="utf-8") as f:
-            doc = yaml.safe_load(f)
-    except yaml.YAMLError as error:
-        raise ValueError(f"{path}: not YAML ({error}); expected a taming log's configs/*-project.yaml") from error
-    model = doc.get("model", doc) if isinstance(doc, dict) else None
-    if not isinstance(model, dict) or not isinstance(model.get("params"), dict):
-        raise ValueError(
-            f"{path}: no model.params; expected the project.yaml of a taming log (e.g. "
-            "logs/2021-04-23T18-19-01_ffhq_transformer/configs/2021-04-23T18-19-01-project.yaml)"
-        )
-    target = model.get("target", VQMODEL_TARGET)
-    if target != TRANSFORMER_TARGET:
-        return TamingLog(_autoencoder_config(path, model, "model"), str(target))
-    first_stage = model["params"].get("first_stage_config")
-    where = "model.params.first_stage_config"
-    if not isinstance(first_stage, dict):
-        raise ValueError(f"{path}: a {TRANSFORMER_TARGET} log, but {where} is {first_stage!r}, not the mapping "
-                         f"(target, params) of its VQGAN; the tokenizer is that first stage")
-    if isinstance(first_stage.get("params"), dict) and first_stage["params"].get("ckpt_path"):
-        logger.info("%s: %s.params.ckpt_path (%s) ignored: the first stage's weights are read from the "
-                    "transformer's checkpoint (%s*)", path, where, first_stage["params"]["ckpt_path"], FIRST_STAGE_PREFIX)
-    return TamingLog(_autoencoder_config(path, first_stage, where), TRANSFORMER_TARGET, FIRST_STAGE_PREFIX)
-
-
-def load_taming_config(path: str | Path) -> VQGANConfig:
-    """The architecture in a taming project.yaml (see read_taming_log for the accepted targets)."""
-    return read_taming_log(path).config
-
-
-def _autoencoder_config(path: Path, section: Mapping[str, Any], where: str) -> VQGANConfig:
-    """The VQGANConfig of one `{target, params}` section of a project.yaml; `where` names it in errors."""
-    target = section.get("target", VQMODEL_TARGET)
-    if target not in KIND_OF_TARGET:
-        raise ValueError(_unknown_target(path, where, target))
-    params = section.get("params")
-    if not isinstance(params, dict) or not all(k in params for k in ("ddconfig", "embed_dim", "n_embed")):
-        raise ValueError(f"{path}: {where}.params lacks ddconfig, embed_dim or n_embed, which a {target} has")
-    if params.get("remap") is not None:
-        raise ValueError(f"{path}: {where}.params.remap is {params['remap']!r}: a remapped codebook (codes are "
-                         "indices into a used-subset file) is not supported; use a log without remap")
-    if not isinstance(params["ddconfig"], dict):
-        raise ValueError(f"{path}: {where}.params.ddconfig is not a mapping")
-    extra = {k: v for k, v in params.items() if k not in ("ddconfig", "embed_dim", "n_embed")}
-    try:
-        return VQGANConfig(ddconfig=dict(params["ddconfig"]), embed_dim=int(params["embed_dim"]),
-                           n_embed=int(params["n_embed"]), kind=KIND_OF_TARGET[target], extra=extra)
-    except ValueError as error:
-        raise ValueError(f"{path}: {where}: {error}") from error
-
-
-def _unknown_target(path: Path, where: str, target: Any) -> str:
-    hint = ""
-    if "autoencoder" in str(target).lower() or "kl" in str(target).rsplit(".", 1)[-1].lower():
-        hint = (" It looks like a KL autoencoder (latent-diffusion style): its latents are continuous, with no "
-                "codebook, so it cannot make the corpus's discrete codes.")
-    return (f"{path}: {where}.target is {target!r}, which this tokenizer does not load.{hint} Known targets: "
-            f"{VQMODEL_TARGET} (kind vqgan), {GUMBELVQ_TARGET} (kind gumbel-vqgan), {TRANSFORMER_TARGET} "
-            "(its first_stage_config, a VQModel or GumbelVQ). Pass the project.yaml of one of those logs.")
-
-
-# --------------------------------------------------------------------------- checkpoints
-
-
-class _StandIn:
-    """Takes the place of a class pickled beside the weights in a checkpoint; runs no foreign code."""
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> _StandIn:
-        return object.__new__(cls)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.args = args
-
-    def __setstate__(self, state: Any) -> None:
-        self.state = state
-
-
-# Top-level modules whose pickled classes a checkpoint may carry beside the weights (Lightning's
-# callbacks and hyper-parameters, numpy scalars in their scores); they load as inert stand-ins.
-# Any other name (posix.system, builtins.eval, subprocess.Popen, ...) has no business in a
-# checkpoint: the file is refused before anything is unpickled.
-STAND_IN_MODULES = ("pytorch_lightning", "lightning", "lightning_fabric", "numpy", "omegaconf")
-
-
-def _stand_in(full_name: str) -> type:
-    module, _, name = full_name.rpartition(".")
-    return type(name, (_StandIn,), {"__module__": module, "__qualname__": name})
-
-
-def _load_weights_only(path: Path) -> Any:
-    """torch.load(weights_only=True), with pickled foreign classes (Lightning callbacks) as stand-ins."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        try:
-            foreign = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(path))
-        except (ValueError, RuntimeError):
-            foreign = []
-        if not foreign:
-            raise ValueError(f"{path}: not loadable with torch.load(weights_only=True): {error}") from error
-        refused = [name for name in foreign if name.split(".", 1)[0] not in STAND_IN_MODULES]
-        if refused:
-            raise ValueError(
-                f"{path}: refused, nothing unpickled: the checkpoint's pickle names {', '.join(refused)}, which "
-                f"are neither weights nor Lightning bookkeeping ({', '.join(STAND_IN_MODULES)}) and could run code "
-                "on load. Use a checkpoint from a trusted source, or re-save only its weights with "
-                "torch.save({'state_dict': state_dict}, path) where it can be loaded safely"
-            ) from error
-        logger.info("%s: loading %d pickled classes beside the weights as inert stand-ins: %s",
-                    path, len(foreign), ", ".join(foreign))
-        with torch.serialization.safe_globals([(_stand_in(name), name) for name in foreign]):
-            try:
-                return torch.load(path, map_location="cpu", weights_only=True)
-            except pickle.UnpicklingError as again:
-                raise ValueError(f"{path}: not loadable with torch.load(weights_only=True): {again}") from again
-
-
-def load_taming_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The `state_dict` of a taming Lightning checkpoint (or a bare state dict), on CPU, `loss.*` included."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such checkpoint; pass the taming log's checkpoints/last.ckpt")
-    obj = _load_weights_only(path)
-    if isinstance(obj, Mapping) and "state_dict" in obj:
-        state = obj["state_dict"]
-    elif isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-        state = obj
-    else:
-        raise ValueError(f"{path}: no 'state_dict' in the checkpoint; expected a taming Lightning .ckpt (last.ckpt)")
-    if not isinstance(state, Mapping):
-        raise ValueError(f"{path}: 'state_dict' is a {type(state).__name__}, not a mapping of tensors")
-    not_tensors = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
-    if not_tensors:
-        raise ValueError(f"{path}: state_dict entries that are not tensors: {not_tensors[:5]}")
-    return dict(state)
-
-
-def write_taming_checkpoint(
-    model_or_state: nn.Module | ImageTokenizer | Mapping[str, torch.Tensor],
-    config: VQGANConfig | Mapping[str, Any],
-    ckpt_path: str | Path,
-    yaml_path: str | Path,
-    *,
-    global_step: int = 1000,
-) -> None:
-    """Write weights as a taming log does: a Lightning `.ckpt` and a `project.yaml`.
-
-    The checkpoint carries what a real one does besides the weights (fake `loss.*` LPIPS and
-    discriminator tensors, epoch, global_step, optimizer_states, callbacks, pytorch-lightning_version),
-    all as plain types, so tests and the demo exercise the real loading path without a download.
-    """
-    if isinstance(model_or_state, ImageTokenizer):
-        model_or_state = model_or_state.model
-    state = model_or_state.state_dict() if isinstance(model_or_state, nn.Module) else model_or_state
-    if not isinstance(config, VQGANConfig):
-        config = VQGANConfig(ddconfig=dict(config["ddconfig"]), embed_dim=int(config["embed_dim"]),
-                             n_embed=int(config["n_embed"]), kind=str(config.get("kind", "vqgan")))
-    weights = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
-    if config.kind == "vqgan":  # VQLPIPSWithDiscriminator's weights; the released Gumbel log has DummyLoss
-        weights.update({
-            "loss.logvar": torch.zeros(()),
-            "loss.perceptual_loss.net.slice1.0.weight": torch.zeros(64, 3, 3, 3),
-            "loss.discriminator.main.0.weight": torch.zeros(64, 3, 4, 4),
-            "loss.discriminator.main.0.bias": torch.zeros(64),
-        })
-    adam_group = {"lr": 4.5e-6, "betas": (0.5, 0.9), "eps": 1e-8, "weight_decay": 0, "amsgrad": False,
-                  "params": [0, 1]}
-    checkpoint = {
-        "epoch": 0,
-        "global_step": global_step,
-        "pytorch-lightning_version": "1.0.8",
-        "state_dict": weights,
-        "callbacks": {"ModelCheckpoint{'monitor': None, 'mode': 'min'}": {
-            "monitor": None, "best_model_score": None, "best_model_path": "", "current_score": None}},
-        "optimizer_states": [{"state": {}, "param_groups": [dict(adam_group)]} for _ in range(2)],
-        "lr_schedulers": [],
-    }
-    torch.save(checkpoint, Path(ckpt_path))
-    project = {"model": {"base_learning_rate": 4.5e-6, "target": config.target, "params": taming_params(config)}}
-    Path(yaml_path).write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
-
-
-def taming_params(config: VQGANConfig) -> dict[str, Any]:
-    """`model.params` of the project.yaml taming writes for this architecture, in its key order."""
-    if config.kind == "gumbel-vqgan":  # as configs of vqgan_gumbel_f8
-        return {
-            "kl_weight": config.extra.get("kl_weight", 1.0e-08),
-            "embed_dim": int(config.embed_dim),
-            "n_embed": int(config.n_embed),
-            "monitor": "val/rec_loss",
-            "temperature_scheduler_config": _plain(config.extra.get("temperature_scheduler_config",
-                                                                    GUMBEL_TEMPERATURE_SCHEDULER)),
-            "ddconfig": _plain(config.ddconfig),
-            "lossconfig": {"target": "taming.modules.losses.vqperceptual.DummyLoss"},
-        }
-    return {
-        "embed_dim": int(config.embed_dim),
-        "n_embed": int(config.n_embed),
-        "ddconfig": _plain(config.ddconfig),
-        "lossconfig": {"target": "taming.modules.losses.vqperceptual.VQLPIPSWithDiscriminator",
-                       "params": {"disc_conditional": False, "disc_in_channels": 3, "disc_start": 30001,
-                                  "disc_weight": 0.8, "codebook_weight": 1.0}},
-    }
-
-
-def weights_fingerprint(config: VQGANConfig, state: Mapping[str, torch.Tensor]) -> str:
-    """16 hex digits of sha256 over the architecture and every weight's name, dtype, shape and bytes."""
-    digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode())
-    for key in sorted(state):
-        tensor = state[key].detach().to("cpu").contiguous()
-        digest.update(f"{key}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().data)
-    return digest.hexdigest()[:16]
-
-
-# --------------------------------------------------------------------------- the model
-
-
-class VQGAN(nn.Module):
-    """taming's VQModel without Lightning and losses; its attribute names, so checkpoint keys load as is."""
-
-    def __init__(self, config: VQGANConfig) -> None:
-        super().__init__()
-        Encoder, Decoder, VectorQuantizer2, nonlinearity = _taming()
-        self.config = config
-        self._nonlinearity = nonlinearity
-        z_channels = config.ddconfig["z_channels"]
-        self.encoder = Encoder(**config.ddconfig)
-        with contextlib.redirect_stdout(io.StringIO()):  # taming's Decoder prints the latent shape
-            self.decoder = Decoder(**config.ddconfig)
-        self.quantize: Any = self._quantizer(config, VectorQuantizer2)  # taming module, untyped
-        self.quant_conv = nn.Conv2d(z_channels, config.embed_dim, 1)
-        self.post_quant_conv = nn.Conv2d(config.embed_dim, z_channels, 1)
-        self.memory_format = torch.contiguous_format  # of the latents decode_codes feeds the decoder
-
-    def _quantizer(self, config: VQGANConfig, vector_quantizer: Any) -> nn.Module:
-        # as VQModel builds it: beta 0.25, no remap, legacy loss, indices returned flat (b h w)
-        return vector_quantizer(config.n_embed, config.embed_dim, beta=0.25)  # type: ignore[no-any-return]
-
-    def encode_latents(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (B, 3, H, W) in [-1, 1] -> pre-quantization latents (B, embed_dim, H/f, W/f)."""
-        return self.quant_conv(self._run_encoder(x))
-
-    def _run_encoder(self, x: torch.Tensor) -> torch.Tensor:
-        # taming's Encoder.forward, module for module, but dropping each activation once used
-        # (its forward keeps all of them in a list: ~3 GiB more at batch 32)
-        enc = self.encoder
-        h = enc.conv_in(x)
-        for i_level, down in enumerate(enc.down):
-            for i_block, block in enumerate(down.block):
-                h = block(h, None)
-                if len(down.attn) > 0:
-                    h = down.attn[i_block](h)
-            if i_level != enc.num_resolutions - 1:
-                h = down.downsample(h)
-        h = enc.mid.block_2(enc.mid.attn_1(enc.mid.block_1(h, None)), None)
-        return enc.conv_out(self._nonlinearity(enc.norm_out(h)))
-
-    def codes(self, latents: torch.Tensor) -> torch.Tensor:
-        """Latents (B, embed_dim, h, w) -> nearest codebook indices (B, h*w), row-major, int64."""
-        _, _, (_, _, indices) = self.quantize(latents.float())
-        return indices.reshape(latents.shape[0], -1)
-
-    def code_vectors(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes (B, h*w) int64 -> their codebook vectors (B, embed_dim, h, w)."""
-        grid = self.config.grid
-        z: torch.Tensor = self.quantize.get_codebook_entry(
-            codes.reshape(-1), (codes.shape[0], grid, grid, self.config.embed_dim))
-        return z
-
-    def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes (B, h*w) int64 -> images (B, 3, H, W), roughly in [-1, 1]."""
-        z = self.code_vectors(codes).contiguous(memory_format=self.memory_format)
-        return self.decoder(self.post_quant_conv(z))
-
-
-class GumbelVQGAN(VQGAN):
-    """taming's GumbelVQ without Lightning and losses: a VQGAN whose quantizer is GumbelQuantize.
-
-    Codes are the argmax of `quantize.proj`'s logits (the mode of what GumbelQuantize samples);
-    decoding looks them up in `quantize.embed`, as GumbelQuantize.get_codebook_entry does.
-    """
-
-    def _quantizer(self, config: VQGANConfig, vector_quantizer: Any) -> nn.Module:
-        # as GumbelVQ builds it: proj from z_channels, embed of embed_dim, no remap
-        return _gumbel_quantize()(config.ddconfig["z_channels"], config.embed_dim, n_embed=config.n_embed,  # type: ignore[no-any-return]
-                                  kl_weight=config.extra.get("kl_weight", 1e-8), temp_init=1.0)
-
-    def codes(self, latents: torch.Tensor) -> torch.Tensor:
-        """Latents (B, embed_dim, h, w) -> argmax of the code logits (B, h*w), row-major, int64."""
-        return self.quantize.proj(latents.float()).argmax(dim=1).reshape(latents.shape[0], -1)
-
-    def code_vectors(self, codes: torch.Tensor) -> torch.Tensor:
-        # an embedding lookup: the same numbers as get_codebook_entry's one-hot einsum, without its
-        # (B, n_embed, h, w) one-hot tensor (256 MiB for 8 images at 8,192 codes)
-        grid = self.config.grid
-        z = nn.functional.embedding(codes, self.quantize.embed.weight)  # (B, h*w, embed_dim)
-        return z.reshape(codes.shape[0], grid, grid, -1).permute(0, 3, 1, 2)  # channels-last strides
-
-    def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        # the code vectors keep the channels-last strides that get_codebook_entry's einsum gives them
-        # (taming's decoder then runs channels-last), so the pixels are bit-for-bit taming's
-        return self.decoder(self.post_quant_conv(self.code_vectors(codes)))
-
-
-MODEL_CLASSES: dict[str, type[VQGAN]] = {"vqgan": VQGAN, "gumbel-vqgan": GumbelVQGAN}
-
-
-def build_model(config: VQGANConfig) -> VQGAN:
-    """The module of `config.kind` (VQGAN or GumbelVQGAN), with taming's default initialisation."""
-    return MODEL_CLASSES[config.kind](config)
-
-
-def preset_model(name: str) -> VQGAN:
-    """The seeded random model of a preset (see PRESETS), on CPU; no warning."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}, or use from_taming()")
-    config, seed = PRESETS[name]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build_model(config)
-
-
-def first_stage_state(log: TamingLog, state: Mapping[str, torch.Tensor], source: str) -> dict[str, torch.Tensor]:
-    """The autoencoder's weights in a checkpoint's state_dict: all of it, or its `first_stage_model.*` keys.
-
-    For a Net2NetTransformer log, the GPT (`transformer.*`), the conditioning stage
-    (`cond_stage_model.*`) and anything else outside the first stage are dropped.
-    """
-    if not log.state_prefix:
-        return dict(state)
-    n = len(log.state_prefix)
-    weights = {k[n:]: v for k, v in state.items() if k.startswith(log.state_prefix)}
-    if not weights:
-        prefixes = sorted({k.split(".", 1)[0] + "." for k in state})
-        raise ValueError(f"{source}: no {log.state_prefix}* weights (it holds {', '.join(prefixes[:8])}); a "
-                         f"{log.target} log keeps its VQGAN there: pass that log's checkpoints/last.ckpt")
-    dropped = len(state) - len(weights)
-    if dropped:
-        logger.info("%s: using the %d %s* tensors (the VQGAN); %d others (transformer, cond stage) ignored",
-                    source, len(weights), log.state_prefix, dropped)
-    return weights
-
-
-def _model_from_state(config: VQGANConfig, state: Mapping[str, torch.Tensor], source: str,
-                      config_source: str = "the config") -> VQGAN:
-    """A model holding `state` (loss.* dropped); a clear error for missing, unexpected or misshapen keys."""
-    weights = {k: v for k, v in state.items() if not k.startswith(IGNORED_PREFIXES)}
-    with torch.device("meta"):
-        model = build_model(config)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(weights))
-    unexpected = sorted(set(weights) - set(expected))
-    misshapen = [f"{k}: checkpoint {tuple(weights[k].shape)}, config {tuple(expected[k].shape)}"
-                 for k in sorted(set(weights) & set(expected)) if weights[k].shape != expected[k].shape]
-    if missing or unexpected or misshapen:
-        parts = []
-        for label, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", misshapen)):
-            if keys:
-                parts.append(f"{len(keys)} {label} ({', '.join(keys[:8])}{', ...' if len(keys) > 8 else ''})")
-        hint = ""
-        if any(k.startswith(FIRST_STAGE_PREFIX) for k in weights):
-            hint = (f" The checkpoint holds {FIRST_STAGE_PREFIX}* weights: it is a Net2NetTransformer's, so pass "
-                    "the project.yaml of that transformer log.")
-        raise ValueError(
-            f"{source} does not fit {config_source} (a {config.target}): {'; '.join(parts)}.{hint} Pass the "
-            f"project.yaml written with this checkpoint (keys other than {IGNORED_PREFIXES} must match "
-            f"taming's {config.target.rsplit('.', 1)[-1]}); nothing was loaded"
-        )
-    model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True, assign=True)
-    return model
-
 
 # --------------------------------------------------------------------------- host memory
 
@@ -734,7 +208,7 @@ class ImageTokenizer:
         """
         log = read_taming_log(config_path)
         state = first_stage_state(log, load_taming_state_dict(checkpoint_path), source=str(checkpoint_path))
-        model = _model_from_state(log.config, state, source=str(checkpoint_path), config_source=str(config_path))
+        model = model_from_state(log.config, state, source=str(checkpoint_path), config_source=str(config_path))
         return cls(model, device=device, compile=compile, **options)
 
     @classmethod
@@ -853,3 +327,13 @@ class ImageTokenizer:
             raise ValueError(f"codes must lie in [0, {self.codebook_size}), got [{array.min()}, {array.max()}]; "
                              "image token ids of the unified vocabulary convert with model.tokenizers.vocab.codes_from_ids")
         return array
+
+
+__all__ = [  # the names other modules import from here; each is defined in the module its role says
+    "FFHQ_F16", "FIRST_STAGE_PREFIX", "GUMBELVQ_TARGET", "GUMBEL_TEMPERATURE_SCHEDULER", "IGNORED_PREFIXES",
+    "KIND_OF_TARGET", "KNOWN_TARGETS", "MODEL_CLASSES", "OPENIMAGES_F8_GUMBEL", "PRESETS", "STAND_IN_MODULES",
+    "TAMING_INSTALL", "TARGET_OF_KIND", "TINY_F16", "TINY_GUMBEL_F8", "TRANSFORMER_TARGET", "VQGAN", "VQMODEL_TARGET",
+    "GumbelVQGAN", "ImageTokenizer", "TamingLog", "VQGANConfig", "build_model", "first_stage_state",
+    "load_taming_config", "load_taming_state_dict", "model_from_state", "preset_model", "read_taming_log",
+    "taming_params", "tune_host_allocator", "weights_fingerprint",
+]

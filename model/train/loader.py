@@ -15,7 +15,9 @@ batch size, text budget, world size and number of workers are unchanged. A resta
 current epoch of each stream up to its offset (tar reading and sample parsing; nothing is tokenised),
 so it costs at most one epoch of reading.
 
-Shards are read with schemas/shard.py's streaming reader (model/train/shards.py `read_shard`).
+Shards are read with schemas/shard.py's streaming reader (model/train/shards.py `read_shard`); every
+sample is checked against the corpus's tokenizer (model/train/corpus.py), so shards of two tokenizers
+never mix. A `Mixture` (model/train/mixture.py) selects and weights datasets inside each stream.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from model.train.corpus import CorpusTokenizer
+from model.train.mixture import Mixture
 from model.train.sequences import KINDS, TASK_KIND, TASKS, Pair, SequenceBuilder, collate, sample_pairs
 from model.train.shards import read_shard
 from schemas.sample import ShardSample
@@ -70,6 +74,8 @@ class PairStream:
     seed: int = 0
     shuffle_buffer: int = 1000  # pairs held by the shuffle buffer; 0 or 1 = no shuffling
     shuffle: bool = True  # False: shards in sorted order and no buffer (validation)
+    mixture: Mixture = field(default_factory=Mixture)  # datasets selected and their weights
+    corpus: CorpusTokenizer | None = None  # every sample must have this tokenizer (None: not checked)
 
     def epoch_shards(self, epoch: int) -> list[str]:
         """The shard order of an epoch (the same for every partition), seeded by (seed, epoch)."""
@@ -92,11 +98,15 @@ class PairStream:
             n = 0
             for url in shards[self.partition :: self.partitions] if by_shard else shards:
                 for sample in read_shard(url):
+                    if self.corpus is not None:
+                        self.corpus.check(sample, url)
                     if by_shard or n % self.partitions == self.partition:
                         yield sample
                     n += 1
 
-        pairs = (p for s in faces() for p in sample_pairs(s, self.kind))
+        pairs: Iterator[Pair] = (p for s in faces() for p in sample_pairs(s, self.kind))
+        mix = random.Random(f"mixture/{self.seed}/{self.kind}/{epoch}/{self.partition}/{self.partitions}")
+        pairs = self.mixture.apply(pairs, mix)
         if not self.shuffle or self.shuffle_buffer <= 1:
             return pairs
         rng = random.Random(f"buffer/{self.seed}/{self.kind}/{epoch}/{self.partition}/{self.partitions}")
@@ -171,12 +181,15 @@ class ShardDataset(IterableDataset):  # type: ignore[type-arg]
         num_workers: int = 0,
         position: LoaderPosition | None = None,
         tasks: Sequence[int] = (0, 1, 2, 3),
+        mixture: Mixture | None = None,
+        corpus: CorpusTokenizer | None = None,
     ) -> None:
         if batch_size <= 0 or batch_size % 4:
             raise ValueError(f"batch_size={batch_size} must be a positive multiple of 4: a quarter per task")
         if not tasks or not set(tasks) <= set(range(len(TASKS))):
             raise ValueError(f"tasks={list(tasks)} must be a non-empty subset of 0..3 ({', '.join(TASKS)})")
         self.tasks = sorted(set(tasks))
+        self.mixture, self.corpus = mixture or Mixture(), corpus
         self.urls = list(urls)
         self.builder = builder
         self.batch_size = batch_size
@@ -200,6 +213,8 @@ class ShardDataset(IterableDataset):  # type: ignore[type-arg]
             seed=self.seed,
             shuffle_buffer=self.shuffle_buffer,
             shuffle=self.shuffle,
+            mixture=self.mixture,
+            corpus=self.corpus,
         )
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:

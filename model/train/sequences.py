@@ -45,7 +45,7 @@ class Pair:
     """One (face, text) pair taken from a shard sample."""
 
     key: str  # the sample key (content hash of the face)
-    codes: np.ndarray  # (256,) uint16 VQGAN codes, row-major 16x16
+    codes: np.ndarray  # (N,) uint16 VQGAN codes, row-major over the grid (256 = 16x16 at f=16, 1,024 at f=8)
     kind: str  # "caption" or "attributes"
     text: str  # the caption or attribute text as stored
     dataset: str  # the dataset the text comes from
@@ -201,6 +201,11 @@ def collate(examples: Sequence[Example]) -> dict[str, torch.Tensor]:
         "labels": torch.from_numpy(labels),
         "task": torch.tensor([e.task for e in examples]),
     }
+
+
+def longest_sequence(image_tokens: int, text_budget: int) -> int:
+    """Positions the longest task sequence takes: [CLS] to caption [SEP] <image> [SEP] <text> [SEP] (327 at f=16)."""
+    return image_tokens + text_budget + 7
 
 
 def parse_tasks(spec: str) -> list[int]:

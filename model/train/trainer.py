@@ -10,6 +10,7 @@ gradient norm, tokens/s) and ``val_log.csv`` (validation loss per task). Under t
 
     talk2face train --shards out/shards --config tiny --workdir runs/tiny
     talk2face train --shards 'out/shards/train-{000000..000031}.tar' --config paper --set batch_size=16
+    talk2face train --shards out/shards --config paper --set datasets=cacd --workdir runs/cacd-only   # Table 5
     torchrun --nproc_per_node 8 -m model.train.trainer --shards gs://bucket/shards --config paper --workdir runs/paper
 """
 
@@ -37,7 +38,15 @@ import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel
 
 from model.checkpoint import load_checkpoint, load_model, rng_state, save_checkpoint, set_rng_state
+from model.train.corpus import (
+    CorpusMismatch,
+    CorpusTokenizer,
+    corpus_tokenizer,
+    datasets_present,
+    fit_model_config,
+)
 from model.train.loader import LoaderPosition, ShardDataset, make_loader
+from model.train.mixture import Mixture
 from model.train.sequences import TASKS, SequenceBuilder, parse_tasks
 from model.train.shards import resolve_shards
 from model.transformer import IGNORE_INDEX, Talk2Face, Talk2FaceConfig
@@ -57,7 +66,9 @@ class TrainConfig:
     tasks: str = "all"  # "all" or some of face_to_caption,caption_to_face,face_to_attributes,attributes_to_face
     shuffle_buffer: int = 2000  # pairs held by each stream's shuffle buffer
     num_workers: int = 2  # loader processes per rank; 0 loads in the training process
-    # model
+    datasets: str = ""  # comma-separated datasets whose texts to train on ("cacd", "cacd,celeba"); "" = all
+    dataset_weights: str = ""  # repetition factor per dataset, "cacd:2,celeba:1" (model/train/mixture.py); "" = 1 each
+    # model (vocab_size, image_tokens and too few n_positions follow the shards' tokenizer: model/train/corpus.py)
     model: Talk2FaceConfig = field(default_factory=Talk2FaceConfig.tiny)
     init_from: str = ""  # start from weights: a TencentPretrain talk2face.bin or one of our checkpoint.pt files
     # optimisation
@@ -216,12 +227,17 @@ def token_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.
 
 @torch.no_grad()
 def estimate_loss(
-    model: nn.Module, urls: Sequence[str], config: TrainConfig, device: torch.device, rank: int, world: int
+    model: nn.Module, urls: Sequence[str], config: TrainConfig, device: torch.device, rank: int, world: int,
+    corpus: CorpusTokenizer | None = None,
 ) -> dict[str, float]:
-    """Validation loss per task (mean over target tokens) on the first eval_batches batches of the val shards."""
+    """Validation loss per task (mean over target tokens) on the first eval_batches batches of the val shards.
+
+    Only the selected datasets' pairs count (config.datasets), each once: weights shape training, not the score.
+    """
     dataset = ShardDataset(
         urls, SequenceBuilder(config.text_budget, config.attribute_key_loss), config.batch_size,
         seed=config.seed, shuffle=False, rank=rank, world_size=world, num_workers=0, tasks=parse_tasks(config.tasks),
+        mixture=Mixture(Mixture.parse(config.datasets, config.dataset_weights).datasets), corpus=corpus,
     )
     sums = torch.zeros(len(TASKS), 2, device=device)  # per task: loss sum, target tokens
     was_training = model.training
@@ -267,6 +283,22 @@ def setup_distributed(config: TrainConfig) -> tuple[int, int, torch.device]:
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return dist.get_rank(), dist.get_world_size(), device
+
+
+def follow_corpus(config: TrainConfig, urls: Sequence[str]) -> tuple[CorpusTokenizer, Mixture, list[str]]:
+    """The corpus's tokenizer and the dataset mixture; fits config.model to the tokenizer (notes say what changed).
+
+    Raises CorpusMismatch for a config that contradicts the shards or a selection of datasets they do not hold.
+    """
+    corpus = corpus_tokenizer(urls)
+    mixture = Mixture.parse(config.datasets, config.dataset_weights)
+    if not mixture.everything:
+        try:
+            mixture.check(datasets_present(urls), f"the {len(urls)} training shards ({sorted(urls)[0]} ...)")
+        except ValueError as err:
+            raise CorpusMismatch(str(err)) from err
+    config.model, notes = fit_model_config(config.model, corpus, config.text_budget)
+    return corpus, mixture, notes
 
 
 def init_model(config: TrainConfig) -> Talk2Face:
@@ -370,8 +402,14 @@ def train(
 
     urls = resolve_shards(config.train_shards, "train")
     val_urls = resolve_val_shards(config)
+    corpus, mixture, notes = follow_corpus(config, urls)
+    for note in notes if master else ():
+        print(f"note: {note}", file=sys.stderr)
 
     model = init_model(config).to(device)
+    if model.config.layout != corpus.layout:  # init_from weights of another tokenizer's corpus
+        raise CorpusMismatch(f"init_from {config.init_from}: its vocabulary ({model.config.layout}) is not the "
+                             f"shards' ({corpus.layout}, {corpus.shard}); start from weights trained on that tokenizer")
     optimizer = configure_optimizer(model, config, fused=device.type == "cuda")
     step, position = 0, LoaderPosition.start(config.num_workers)
     ckpt_path = workdir / CHECKPOINT
@@ -380,6 +418,10 @@ def train(
         saved_world = len(ckpt["data"])
         if saved_world != world:
             raise ValueError(f"{ckpt_path} was written by {saved_world} ranks; resume with the same world size")
+        saved = ckpt.get("corpus", {}).get("tokenizer")
+        if "corpus" in ckpt and saved != corpus.to_dict()["tokenizer"]:
+            raise CorpusMismatch(f"{ckpt_path} was trained on shards of tokenizer {saved}, but {corpus.shard} holds "
+                                 f"codes of {corpus.to_dict()['tokenizer']}; resume on the same shards or use a new workdir")
         if ckpt["config"] != config.to_dict() and master:
             print(f"note: config differs from the one saved in {ckpt_path}; resuming with the new one", file=sys.stderr)
         model.load_state_dict(ckpt["model"])
@@ -401,7 +443,8 @@ def train(
     dataset = ShardDataset(
         urls, SequenceBuilder(config.text_budget, config.attribute_key_loss), config.batch_size,
         seed=config.seed, shuffle_buffer=config.shuffle_buffer, rank=rank, world_size=world,
-        num_workers=config.num_workers, position=position, tasks=parse_tasks(config.tasks),
+        num_workers=config.num_workers, position=position, tasks=parse_tasks(config.tasks), mixture=mixture,
+        corpus=corpus,
     )
     batches: Iterator[dict[str, torch.Tensor]] = iter(make_loader(dataset, pin_memory=device.type == "cuda"))
     logs = Logs(workdir, config.tensorboard) if master else None
@@ -419,6 +462,7 @@ def train(
                               "max_steps": config.max_steps, "lr": config.lr, "min_lr": config.min_lr},
                 "step": step, "data": data, "rng": rngs, "config": config.to_dict(),
                 "model_config": dataclasses.asdict(raw_model.config),
+                "corpus": {**corpus.to_dict(), "mixture": mixture.to_dict()},  # the layout generate/evaluate use
             })
 
     result: dict[str, Any] = {"step": step}
@@ -460,7 +504,7 @@ def train(
                                 "tokens": tokens_since_log, "tokens_per_s": tok_s, "elapsed_s": now - t0})
                 t_log, tokens_since_log = now, 0
             if val_urls and config.eval_every and (step % config.eval_every == 0 or step == config.max_steps):
-                val = estimate_loss(raw_model, val_urls, config, device, rank, world)
+                val = estimate_loss(raw_model, val_urls, config, device, rank, world, corpus)
                 result["val"] = val
                 if master and logs is not None:
                     logs.log_val(step, val)
@@ -519,9 +563,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not config.train_shards:
             raise ValueError("no training shards: pass --shards or set train_shards in the config")
         parse_tasks(config.tasks)
+        Mixture.parse(config.datasets, config.dataset_weights)
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
-    train(config, args.workdir)
+    try:
+        train(config, args.workdir)
+    except CorpusMismatch as err:
+        parser.error(str(err))
     if dist.is_initialized():
         dist.destroy_process_group()
     return 0

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.inspect.corpus import DEFAULT_MAX_SHARDS, Corpus, InspectError, load_tokens, open_stream
-from schemas.cache import ROW
+from schemas.cache import row_dtype
 from schemas.sample import CODEBOOK_SIZE, SampleError, validate_tokens
 from schemas.shard import TarDamage, iter_members, shard_file
 from schemas.stats import Stats
@@ -80,8 +80,8 @@ def codebook_usage(
                 try:
                     with fs.open(segment, "rb") as f:
                         rows = np.load(io.BytesIO(f.read()), allow_pickle=False)
-                    if rows.dtype != ROW:
-                        raise ValueError(f"dtype {rows.dtype}, expected {ROW}")
+                    if rows.dtype.names != ("key", "tokens") or rows.dtype != row_dtype(*rows.dtype["tokens"].shape[:1]):
+                        raise ValueError(f"dtype {rows.dtype}, expected {row_dtype()} (any codes per face)")
                 except (OSError, ValueError, EOFError) as err:
                     out["damaged_shards"].append(f"cache segment {segment}: {err}")
                     continue

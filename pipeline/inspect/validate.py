@@ -25,7 +25,7 @@ import pyarrow as pa
 from pipeline.inspect.corpus import Corpus, InspectError, load_manifest, load_stats, load_tokens, open_stream
 from schemas.progress import track
 from schemas.records import SPLITS
-from schemas.sample import SampleError, validate_meta, validate_tokens
+from schemas.sample import SampleError, TokenizerInfo, validate_meta, validate_tokens
 from schemas.shard import (
     MEMBER_NAME,
     SHARD_FILE,
@@ -115,6 +115,17 @@ class _ShardSide:
 
 
 
+def _declared_tokenizer(got: Mapping[str, bytes]) -> TokenizerInfo | None:
+    """The tokenizer a sample's JSON declares (its codes are checked against it); None if it declares none."""
+    try:
+        meta = json.loads(got.get("json", b""))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None  # reported by the JSON check
+    if not isinstance(meta, dict) or "tokenizer" not in meta:
+        return None
+    return TokenizerInfo.from_meta(meta["tokenizer"], f"sample {meta.get('key', '?')}: tokenizer")
+
+
 def _check_sample(key: str, shard: str, split: str | None, got: Mapping[str, bytes], problems: list[Problem]) -> dict | None:
     """Check one sample's members against schemas/; the parsed JSON when it is valid."""
     from PIL import Image
@@ -125,7 +136,7 @@ def _check_sample(key: str, shard: str, split: str | None, got: Mapping[str, byt
         ok = False
     else:
         try:
-            validate_tokens(load_tokens(got["tokens.npy"]), key)
+            validate_tokens(load_tokens(got["tokens.npy"]), key, _declared_tokenizer(got))
         except SampleError as err:
             problems.append(Problem("tokens", f"{err}; rebuild this shard", shard, key))
             ok = False
@@ -436,7 +447,7 @@ def validate_corpus(
 
     Checks: tar integrity (not a tar, truncated, corrupt header, foreign members), each index
     against its tar (bytes, sha256, member names, offsets and sizes), each sample's tokens (uint16,
-    256 codes < 1,024) and JSON (schemas.validate_meta), duplicate keys within and across shards,
+    as many codes as its declared tokenizer makes, inside its codebook; 256 < 1,024 for older samples) and JSON (schemas.validate_meta), duplicate keys within and across shards,
     sample split == shard split, manifest == shards (keys, shard, split, texts, sources per key),
     stats.json == outputs (`compare_stats`) and the accounting invariant. Every problem names its
     shard and key where it has them. `workers` > 1 scans shards in that many processes; the report

@@ -12,6 +12,8 @@ class StubVQGAN:
     without the cost of a real VQGAN (whose own exactness tests are in test_image_tokenizer.py).
     """
 
+    num_tokens, codebook_size = 256, 1024  # the layout of an f=16 corpus
+
     def decode(self, codes: np.ndarray) -> np.ndarray:
         codes = np.asarray(codes, dtype=np.int64).reshape(-1, 16, 16)
         rgb = np.stack([codes & 255, (codes >> 8) * 60, np.full_like(codes, 128)], -1).astype(np.uint8)

@@ -17,49 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from taming.modules.diffusionmodules.model import Decoder, Encoder
-from taming.modules.vqvae.quantize import VectorQuantizer2
+from taming_reference import faces, reference_codes, state_of, taming_modules, write_log
 
 from model import ImageTokenizer
+from model.testing import write_taming_checkpoint
 from model.tokenizers import vqgan as it
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def faces(n: int, seed: int = 0) -> np.ndarray:
-    """Smooth random 256x256 RGB images: 8x8 colour fields upsampled, plus a little noise."""
-    rng = np.random.default_rng(seed)
-    coarse = rng.uniform(0, 255, (n, 8, 8, 3))
-    smooth = np.repeat(np.repeat(coarse, 32, axis=1), 32, axis=2)
-    return np.clip(smooth + rng.normal(0, 12, smooth.shape), 0, 255).astype(np.uint8)
-
-
-def reference_codes(encoder: torch.nn.Module, quant_conv: torch.nn.Module, quantize: torch.nn.Module,
-                    images: np.ndarray) -> np.ndarray:
-    rows = []
-    with torch.no_grad():
-        for image in images:
-            x = torch.from_numpy((image[None] / 127.5 - 1.0).astype(np.float32)).permute(0, 3, 1, 2).contiguous()
-            _, _, (_, _, indices) = quantize(quant_conv(encoder(x)))
-            rows.append(indices.reshape(-1).numpy())
-    return np.stack(rows)
-
-
-def taming_modules(config: it.VQGANConfig, seed: int) -> dict[str, torch.nn.Module]:
-    """The modules of taming's VQModel, built as VQModel.__init__ builds them, keyed by its attribute names."""
-    torch.manual_seed(seed)
-    z = config.ddconfig["z_channels"]
-    return {
-        "encoder": Encoder(**config.ddconfig).eval(),
-        "decoder": Decoder(**config.ddconfig).eval(),
-        "quantize": VectorQuantizer2(config.n_embed, config.embed_dim, beta=0.25),
-        "quant_conv": torch.nn.Conv2d(z, config.embed_dim, 1),
-        "post_quant_conv": torch.nn.Conv2d(config.embed_dim, z, 1),
-    }
-
-
-def state_of(modules: dict[str, torch.nn.Module]) -> dict[str, torch.Tensor]:
-    return {f"{name}.{key}": value for name, module in modules.items() for key, value in module.state_dict().items()}
 
 
 # One intra-op thread: codes are bit-identical at any fixed thread count; the speed of the default
@@ -75,11 +39,7 @@ def tiny() -> ImageTokenizer:
 @pytest.fixture(scope="module")
 def tiny_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, torch.nn.Module]]:
     """A taming log (project.yaml + Lightning .ckpt) of a tiny model with weights unlike the preset's."""
-    folder = tmp_path_factory.mktemp("taming_log")
-    modules = taming_modules(it.TINY_F16, seed=7)
-    ckpt, yaml_path = folder / "last.ckpt", folder / "project.yaml"
-    it.write_taming_checkpoint(state_of(modules), it.TINY_F16, ckpt, yaml_path)
-    return yaml_path, ckpt, modules
+    return write_log(tmp_path_factory.mktemp("taming_log"), it.TINY_F16, seed=7)
 
 
 # ---------------------------------------------------------------- codes are taming's
@@ -89,7 +49,7 @@ def test_tiny_codes_equal_taming_reference(tiny_files: tuple[Path, Path, dict]) 
     yaml_path, ckpt, modules = tiny_files
     tok = ImageTokenizer.from_taming(yaml_path, ckpt, device="cpu")
     images = faces(3, seed=1)
-    expected = reference_codes(modules["encoder"], modules["quant_conv"], modules["quantize"], images)
+    expected = reference_codes(modules, "vqgan", images)
     codes = tok.encode(images, batch_size=2)  # a full batch and a partial one
     assert codes.dtype == np.uint16 and codes.shape == (3, 256)
     assert codes.max() < 1024
@@ -101,11 +61,11 @@ def test_ffhq_f16_codes_equal_taming_reference(tmp_path: Path) -> None:
     """The real FFHQ f=16 architecture (random weights), loaded through a taming-format checkpoint."""
     modules = taming_modules(it.FFHQ_F16, seed=3)
     ckpt, yaml_path = tmp_path / "last.ckpt", tmp_path / "2021-04-23T18-19-01-project.yaml"
-    it.write_taming_checkpoint(state_of(modules), it.FFHQ_F16, ckpt, yaml_path)
+    write_taming_checkpoint(state_of(modules), it.FFHQ_F16, ckpt, yaml_path)
     tok = ImageTokenizer.from_taming(yaml_path, ckpt, device="cpu")
     images = faces(2, seed=2)
     codes = tok.encode(images, batch_size=2)
-    expected = reference_codes(modules["encoder"], modules["quant_conv"], modules["quantize"], images)
+    expected = reference_codes(modules, "vqgan", images)
     assert len(np.unique(expected)) >= 30, "reference codes too uniform for the comparison to mean anything"
     np.testing.assert_array_equal(codes, expected)
 
@@ -171,7 +131,7 @@ def test_fingerprint_follows_weights(tiny: ImageTokenizer, tiny_files: tuple[Pat
 
 
 def test_preset_weights_round_trip_through_taming_files(tiny: ImageTokenizer, tmp_path: Path) -> None:
-    it.write_taming_checkpoint(tiny, tiny.config, tmp_path / "last.ckpt", tmp_path / "project.yaml")
+    write_taming_checkpoint(tiny, tiny.config, tmp_path / "last.ckpt", tmp_path / "project.yaml")
     loaded = ImageTokenizer.from_taming(tmp_path / "project.yaml", tmp_path / "last.ckpt", device="cpu")
     assert loaded.fingerprint == tiny.fingerprint
 
@@ -225,11 +185,11 @@ def test_missing_unexpected_and_misshapen_keys_are_reported(tiny_files: tuple[Pa
     state = state_of(modules)
     del state["encoder.conv_in.weight"]
     state["encoder.extra.weight"] = torch.zeros(1)
-    it.write_taming_checkpoint(state, it.TINY_F16, tmp_path / "bad.ckpt", tmp_path / "unused.yaml")
+    write_taming_checkpoint(state, it.TINY_F16, tmp_path / "bad.ckpt", tmp_path / "unused.yaml")
     with pytest.raises(ValueError, match=r"1 missing \(encoder.conv_in.weight\); 1 unexpected \(encoder.extra.weight\)"):
         ImageTokenizer.from_taming(yaml_path, tmp_path / "bad.ckpt", device="cpu")
     bigger = it.VQGANConfig(ddconfig=it.TINY_F16.ddconfig, embed_dim=128, n_embed=2048)
-    it.write_taming_checkpoint(state_of(modules), bigger, tmp_path / "unused.ckpt", tmp_path / "bigger.yaml")
+    write_taming_checkpoint(state_of(modules), bigger, tmp_path / "unused.ckpt", tmp_path / "bigger.yaml")
     with pytest.raises(ValueError, match=r"1 shape mismatch \(quantize.embedding.weight: checkpoint \(1024, 128\), config \(2048, 128\)\)"):
         ImageTokenizer.from_taming(tmp_path / "bigger.yaml", tiny_files[1], device="cpu")
 

@@ -21,70 +21,14 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from taming.modules.diffusionmodules.model import Decoder, Encoder
-from taming.modules.vqvae.quantize import GumbelQuantize, VectorQuantizer2
+from taming.modules.vqvae.quantize import GumbelQuantize
+from taming_reference import faces, reference_codes, reference_pixels, state_of, taming_modules, write_log
 
 from model import ImageTokenizer
+from model.testing import write_taming_checkpoint
 from model.tokenizers import vqgan as it
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def faces(n: int, seed: int = 0) -> np.ndarray:
-    """Smooth random 256x256 RGB images: 8x8 colour fields upsampled, plus a little noise."""
-    rng = np.random.default_rng(seed)
-    smooth = np.repeat(np.repeat(rng.uniform(0, 255, (n, 8, 8, 3)), 32, axis=1), 32, axis=2)
-    return np.clip(smooth + rng.normal(0, 12, smooth.shape), 0, 255).astype(np.uint8)
-
-
-def taming_modules(config: it.VQGANConfig, seed: int) -> dict[str, torch.nn.Module]:
-    """The modules of taming's VQModel or GumbelVQ, built as their __init__ builds them, keyed by attribute name."""
-    torch.manual_seed(seed)
-    z = config.ddconfig["z_channels"]
-    if config.kind == "gumbel-vqgan":
-        quantize: torch.nn.Module = GumbelQuantize(z, config.embed_dim, n_embed=config.n_embed,
-                                                   kl_weight=1e-8, temp_init=1.0)
-    else:
-        quantize = VectorQuantizer2(config.n_embed, config.embed_dim, beta=0.25)
-    return {
-        "encoder": Encoder(**config.ddconfig).eval(),
-        "decoder": Decoder(**config.ddconfig).eval(),
-        "quantize": quantize.eval(),
-        "quant_conv": torch.nn.Conv2d(z, config.embed_dim, 1),
-        "post_quant_conv": torch.nn.Conv2d(config.embed_dim, z, 1),
-    }
-
-
-def state_of(modules: dict[str, torch.nn.Module], prefix: str = "") -> dict[str, torch.Tensor]:
-    return {f"{prefix}{name}.{key}": value for name, module in modules.items()
-            for key, value in module.state_dict().items()}
-
-
-def reference_codes(modules: dict[str, torch.nn.Module], kind: str, images: np.ndarray) -> np.ndarray:
-    """taming's codes: VQModel.encode's indices, or the argmax of GumbelQuantize.proj's logits."""
-    rows = []
-    with torch.no_grad():
-        for image in images:
-            x = torch.from_numpy((image[None] / 127.5 - 1.0).astype(np.float32)).permute(0, 3, 1, 2).contiguous()
-            h = modules["quant_conv"](modules["encoder"](x))
-            if kind == "gumbel-vqgan":
-                quantize: Any = modules["quantize"]
-                indices = quantize.proj(h).argmax(dim=1)
-            else:
-                _, _, (_, _, indices) = modules["quantize"](h)
-            rows.append(indices.reshape(-1).numpy())
-    return np.stack(rows)
-
-
-def reference_pixels(modules: dict[str, torch.nn.Module], config: it.VQGANConfig, codes: np.ndarray) -> np.ndarray:
-    """taming's decode of codes: quantize.get_codebook_entry -> post_quant_conv -> decoder, as uint8 RGB."""
-    g = config.grid
-    quantize: Any = modules["quantize"]
-    with torch.no_grad():
-        z = quantize.get_codebook_entry(torch.from_numpy(codes.astype(np.int64)).reshape(-1),
-                                                   (codes.shape[0], g, g, config.embed_dim))
-        x = modules["decoder"](modules["post_quant_conv"](z))
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
 def lightning_checkpoint(state: dict[str, torch.Tensor], global_step: int = 1000) -> dict[str, Any]:
@@ -147,20 +91,12 @@ def write_transformer_log(folder: Path, modules: dict[str, torch.nn.Module], con
 @pytest.fixture(scope="module")
 def gumbel_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, torch.nn.Module]]:
     """A tiny GumbelVQ log (project.yaml + Lightning .ckpt), weights unlike the preset's."""
-    folder = tmp_path_factory.mktemp("gumbel_log")
-    modules = taming_modules(it.TINY_GUMBEL_F8, seed=7)
-    ckpt, yaml_path = folder / "last.ckpt", folder / "project.yaml"
-    it.write_taming_checkpoint(state_of(modules), it.TINY_GUMBEL_F8, ckpt, yaml_path)
-    return yaml_path, ckpt, modules
+    return write_log(tmp_path_factory.mktemp("gumbel_log"), it.TINY_GUMBEL_F8, seed=7)
 
 
 @pytest.fixture(scope="module")
 def vq_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, torch.nn.Module]]:
-    folder = tmp_path_factory.mktemp("vq_log")
-    modules = taming_modules(it.TINY_F16, seed=5)
-    ckpt, yaml_path = folder / "last.ckpt", folder / "project.yaml"
-    it.write_taming_checkpoint(state_of(modules), it.TINY_F16, ckpt, yaml_path)
-    return yaml_path, ckpt, modules
+    return write_log(tmp_path_factory.mktemp("vq_log"), it.TINY_F16, seed=5)
 
 
 # ---------------------------------------------------------------- GumbelVQ
@@ -210,7 +146,7 @@ def test_openimages_f8_real_size_codes_equal_taming(tmp_path: Path) -> None:
     """The real vqgan_gumbel_f8 architecture (random weights), through a taming-format log."""
     config = it.OPENIMAGES_F8_GUMBEL
     modules = taming_modules(config, seed=3)
-    it.write_taming_checkpoint(state_of(modules), config, tmp_path / "last.ckpt", tmp_path / "project.yaml")
+    write_taming_checkpoint(state_of(modules), config, tmp_path / "last.ckpt", tmp_path / "project.yaml")
     tok = ImageTokenizer.from_taming(tmp_path / "project.yaml", tmp_path / "last.ckpt", device="cpu")
     assert (tok.kind, tok.codebook_size, tok.num_tokens, tok.grid_side) == ("gumbel-vqgan", 8192, 1024, 32)
     images = faces(1, seed=2)
@@ -245,7 +181,7 @@ def test_transformer_log_loads_its_first_stage(kind: str, tmp_path: Path, caplog
     config = it.TINY_F16 if kind == "vqgan" else it.TINY_GUMBEL_F8
     modules = taming_modules(config, seed=11)
     yaml_path, ckpt = write_transformer_log(tmp_path / "2021-04-23T18-19-01_ffhq_transformer", modules, config)
-    with caplog.at_level(logging.INFO, logger="model.tokenizers.vqgan"):
+    with caplog.at_level(logging.INFO, logger="model.tokenizers"):
         tok = ImageTokenizer.from_taming(yaml_path, ckpt, device="cpu")
     assert "ckpt_path" in caplog.text and "ignored" in caplog.text
     assert tok.kind == kind and tok.num_tokens == config.num_tokens
@@ -254,7 +190,7 @@ def test_transformer_log_loads_its_first_stage(kind: str, tmp_path: Path, caplog
     assert len(np.unique(expected)) >= 30
     np.testing.assert_array_equal(tok.encode(images), expected)
     # the same first stage alone, as its own log: the same tokenizer, so the same fingerprint
-    it.write_taming_checkpoint(state_of(modules), config, tmp_path / "vq.ckpt", tmp_path / "vq.yaml")
+    write_taming_checkpoint(state_of(modules), config, tmp_path / "vq.ckpt", tmp_path / "vq.yaml")
     assert ImageTokenizer.from_taming(tmp_path / "vq.yaml", tmp_path / "vq.ckpt", device="cpu").fingerprint == tok.fingerprint
 
 
@@ -283,7 +219,7 @@ def test_real_ffhq_transformer_project_yaml_parses(tmp_path: Path) -> None:
 
 
 def test_kind_fingerprint_and_presets(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="model.tokenizers.vqgan"):
+    with caplog.at_level(logging.WARNING, logger="model.tokenizers"):
         gumbel = ImageTokenizer.preset("tiny-gumbel-f8-random", device="cpu")
     assert "RANDOM weights" in caplog.text
     vq = ImageTokenizer.preset("tiny-random", device="cpu")
@@ -351,13 +287,13 @@ def test_checkpoints_that_do_not_fit_are_refused(gumbel_log: tuple[Path, Path, d
     vq_yaml, vq_ckpt, vq_modules = vq_log
     # a VectorQuantizer2 checkpoint of the same encoder and decoder, under a GumbelVQ project.yaml
     as_vq = it.VQGANConfig(ddconfig=it.TINY_GUMBEL_F8.ddconfig, embed_dim=128, n_embed=8192)
-    it.write_taming_checkpoint(state_of(taming_modules(as_vq, seed=1)), as_vq, tmp_path / "vq8.ckpt", tmp_path / "vq8.yaml")
+    write_taming_checkpoint(state_of(taming_modules(as_vq, seed=1)), as_vq, tmp_path / "vq8.ckpt", tmp_path / "vq8.yaml")
     with pytest.raises(ValueError, match=r"vq8.ckpt does not fit .*project.yaml \(a taming.models.vqgan.GumbelVQ\): "
                                          r"3 missing \(quantize.embed.weight, quantize.proj.bias, quantize.proj.weight\); "
                                          r"1 unexpected \(quantize.embedding.weight\)\. Pass"):
         ImageTokenizer.from_taming(gumbel_yaml, tmp_path / "vq8.ckpt", device="cpu")
     smaller = it.VQGANConfig(ddconfig=it.TINY_GUMBEL_F8.ddconfig, embed_dim=128, n_embed=4096, kind="gumbel-vqgan")
-    it.write_taming_checkpoint(state_of(gumbel_modules), smaller, tmp_path / "unused.ckpt", tmp_path / "smaller.yaml")
+    write_taming_checkpoint(state_of(gumbel_modules), smaller, tmp_path / "unused.ckpt", tmp_path / "smaller.yaml")
     with pytest.raises(ValueError, match=r"shape mismatch \(quantize.embed.weight: checkpoint \(8192, 128\), config "
                                          r"\(4096, 128\), quantize.proj.bias"):
         ImageTokenizer.from_taming(tmp_path / "smaller.yaml", gumbel_ckpt, device="cpu")
