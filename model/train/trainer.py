@@ -39,7 +39,7 @@ from torch.nn.parallel import DistributedDataParallel
 from model.checkpoint import load_checkpoint, load_model, rng_state, save_checkpoint, set_rng_state
 from model.train.loader import LoaderPosition, ShardDataset, make_loader
 from model.train.sequences import TASKS, SequenceBuilder, parse_tasks
-from model.train.shards import resolve_shards
+from model.train.shards import ReadPolicy, resolve_shards
 from model.transformer import IGNORE_INDEX, Talk2Face, Talk2FaceConfig
 
 CHECKPOINT = "checkpoint.pt"
@@ -57,6 +57,9 @@ class TrainConfig:
     tasks: str = "all"  # "all" or some of face_to_caption,caption_to_face,face_to_attributes,attributes_to_face
     shuffle_buffer: int = 2000  # pairs held by each stream's shuffle buffer
     num_workers: int = 2  # loader processes per rank; 0 loads in the training process
+    on_bad_sample: str = "fail"  # a bad sample or damaged shard: "fail" naming it, or "skip" (logged, counted)
+    read_retries: int = 3  # retries of a shard after a storage read error, with backoff
+    retry_backoff: float = 1.0  # seconds before the first retry of a shard, doubled for each next one
     # model
     model: Talk2FaceConfig = field(default_factory=Talk2FaceConfig.tiny)
     init_from: str = ""  # start from weights: a TencentPretrain talk2face.bin or one of our checkpoint.pt files
@@ -402,6 +405,7 @@ def train(
         urls, SequenceBuilder(config.text_budget, config.attribute_key_loss), config.batch_size,
         seed=config.seed, shuffle_buffer=config.shuffle_buffer, rank=rank, world_size=world,
         num_workers=config.num_workers, position=position, tasks=parse_tasks(config.tasks),
+        policy=read_policy(config),
     )
     batches: Iterator[dict[str, torch.Tensor]] = iter(make_loader(dataset, pin_memory=device.type == "cuda"))
     logs = Logs(workdir, config.tensorboard) if master else None
@@ -417,7 +421,7 @@ def train(
                 "model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": {"name": "linear_warmup_linear_decay", "warmup_steps": config.warmup_steps,
                               "max_steps": config.max_steps, "lr": config.lr, "min_lr": config.min_lr},
-                "step": step, "data": data, "rng": rngs, "config": config.to_dict(),
+                "step": step, "data": data, "rng": rngs, "config": config.to_dict(), "faults": fault_totals(data),
                 "model_config": dataclasses.asdict(raw_model.config),
             })
 
@@ -433,7 +437,7 @@ def train(
             loss_value = 0.0
             for micro in range(config.grad_accum):
                 cpu_batch = next(batches)
-                position.advance(cpu_batch["position"])
+                position.advance(cpu_batch["position"], cpu_batch.get("faults"))
                 tokens_since_log += int((cpu_batch["segments"] > 0).sum()) * world
                 batch = {k: v.to(device, non_blocking=True) for k, v in cpu_batch.items()}
                 sync = world == 1 or micro == config.grad_accum - 1
@@ -447,7 +451,7 @@ def train(
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            result.update(step=step, loss=loss_value)
+            result.update(step=step, loss=loss_value, faults=position.fault_totals())
 
             if master and (step % config.log_every == 0 or step == config.max_steps):
                 now = time.time()
@@ -473,6 +477,17 @@ def train(
         if logs is not None:
             logs.close()
     return result
+
+
+def read_policy(config: TrainConfig) -> ReadPolicy:
+    """The shard readers' fault policy of a config (checks its options)."""
+    return ReadPolicy(config.on_bad_sample, config.read_retries, config.retry_backoff)
+
+
+def fault_totals(positions: list[dict[str, Any]]) -> dict[str, int]:
+    """Bad samples, bad shards and read retries of all ranks' loaders, from their saved positions."""
+    totals = [LoaderPosition.from_state(p).fault_totals() for p in positions]
+    return {name: sum(t[name] for t in totals) for name in ("bad_samples", "bad_shards", "read_retries")}
 
 
 def resolve_val_shards(config: TrainConfig) -> list[str]:
@@ -519,9 +534,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not config.train_shards:
             raise ValueError("no training shards: pass --shards or set train_shards in the config")
         parse_tasks(config.tasks)
+        read_policy(config)
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
-    train(config, args.workdir)
+    try:
+        train(config, args.workdir)
+    except (ValueError, LookupError, OSError) as err:  # bad shards, unreadable storage: named, no traceback
+        print(f"talk2face train: error: {err}", file=sys.stderr)
+        return 1
     if dist.is_initialized():
         dist.destroy_process_group()
     return 0
