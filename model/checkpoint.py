@@ -93,8 +93,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 def load_model(path: str | Path) -> Talk2Face:
     """The model of a training checkpoint, in eval mode on the CPU."""
     payload = load_checkpoint(path)
-    model = Talk2Face(Talk2FaceConfig(**payload["model_config"]))
-    model.load_state_dict(payload["model"])
+    try:
+        model = Talk2Face(Talk2FaceConfig(**payload["model_config"]))
+        model.load_state_dict(payload["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: its weights do not fit the model config it holds ({str(err).splitlines()[0]}); "
+                              "it was written by other code or edited") from err
     return model.eval()
 
 
