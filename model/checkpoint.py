@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     """Write `payload` to `path` atomically: a temporary file in the same folder, fsync, then os.replace."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")  # unique per attempt
     try:
         with open(tmp, "wb") as f:
             torch.save({"format": FORMAT, "version": VERSION, **payload}, f)
@@ -41,6 +42,33 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    remove_dead_temps(path)
+
+
+def remove_dead_temps(path: Path) -> list[Path]:
+    """Delete the temporary files of `path` left by writers killed mid-save (their process is gone); returns them.
+
+    A kill -9 during `save_checkpoint` leaves ``.<name>.tmp-<pid>-<id>`` beside the old checkpoint,
+    which stays valid (the new one only replaces it once complete).
+    """
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.tmp-*"):
+        pid = tmp.name.removeprefix(f".{path.name}.tmp-").split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -65,8 +93,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 def load_model(path: str | Path) -> Talk2Face:
     """The model of a training checkpoint, in eval mode on the CPU."""
     payload = load_checkpoint(path)
-    model = Talk2Face(Talk2FaceConfig(**payload["model_config"]))
-    model.load_state_dict(payload["model"])
+    try:
+        model = Talk2Face(Talk2FaceConfig(**payload["model_config"]))
+        model.load_state_dict(payload["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: its weights do not fit the model config it holds ({str(err).splitlines()[0]}); "
+                              "it was written by other code or edited") from err
     return model.eval()
 
 

@@ -41,6 +41,10 @@ from schemas.vocab import IMAGE_CODEBOOK_SIZE, IMAGE_TOKENS, MAX_CODEBOOK_SIZE, 
 TOKENS_PER_IMAGE = IMAGE_TOKENS  # of a sample that names no tokenizer (the FFHQ f=16 VQGAN)
 CODEBOOK_SIZE = IMAGE_CODEBOOK_SIZE
 KEY_HEX = 32
+MAX_JSON_BYTES = 1 << 20
+"""The largest ``<key>.json`` a reader parses (a sample's texts and labels take a few kB)."""
+MAX_JSON_DEPTH = 16
+"""The deepest nesting a ``<key>.json`` may have (the layout needs 4: labels -> dataset -> key -> value)."""
 
 
 class SampleError(ValueError):
@@ -189,10 +193,7 @@ class ShardSample:
             tokens = np.load(io.BytesIO(fields["tokens.npy"]), allow_pickle=False)
         except Exception as err:  # numpy raises several types for bad bytes
             raise SampleError(f"sample {key}: tokens.npy is not a readable .npy array ({err})") from err
-        try:
-            meta = json.loads(fields["json"])
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise SampleError(f"sample {key}: json member is not valid JSON ({err})") from err
+        meta = parse_meta_json(fields["json"], key)
         sample = cls.from_meta(meta, tokens, fields.get("jpg"))
         if sample.key != key:
             raise SampleError(f"sample {key}: json says key {sample.key!r}")
@@ -219,6 +220,39 @@ class ShardSample:
             jpg=jpg,
             tokenizer=tokenizer,
         )
+
+
+def _depth(value: Any) -> int:
+    """How deeply a parsed JSON value nests (a scalar: 0), without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            todo.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_meta_json(data: bytes, key: str = "?") -> Any:
+    """Parse a ``<key>.json`` member's bytes, bounded: at most MAX_JSON_BYTES, UTF-8, nesting at most MAX_JSON_DEPTH.
+
+    Raises SampleError naming the sample and what is off; the layout is `validate_meta`'s to check.
+    """
+    if len(data) > MAX_JSON_BYTES:
+        raise SampleError(f"sample {key}: json member has {len(data):,} bytes, over the {MAX_JSON_BYTES:,}-byte "
+                          "limit (MAX_JSON_BYTES); this is not a sample the pipeline writes")
+    try:
+        meta = json.loads(bytes(data).decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise SampleError(f"sample {key}: json member is not UTF-8 ({err})") from err
+    except json.JSONDecodeError as err:
+        raise SampleError(f"sample {key}: json member is not valid JSON ({err})") from err
+    except RecursionError as err:
+        raise SampleError(f"sample {key}: json member nests deeper than {MAX_JSON_DEPTH} levels") from err
+    if _depth(meta) > MAX_JSON_DEPTH:
+        raise SampleError(f"sample {key}: json member nests deeper than {MAX_JSON_DEPTH} levels")
+    return meta
 
 
 def validate_tokens(tokens: Any, key: str = "?", tokenizer: TokenizerInfo | None = None) -> None:

@@ -36,6 +36,8 @@ INDEX_FORMAT = 1
 TAR_MODE = 0o644
 SHARD_FILE = re.compile(r"^(?P<split>[a-z]+)-(?P<index>\d{6})\.tar$")
 MEMBER_NAME = re.compile(r"^(?P<key>[0-9a-f]{32})\.(?P<ext>tokens\.npy|json|jpg)$")
+MAX_MEMBER_BYTES = 16 << 20
+"""The largest member a reader takes into memory (a 256x256 JPEG is ~30 kB, codes 640 B); a bigger header is damage."""
 
 
 # --------------------------------------------------------------------------- names
@@ -226,14 +228,41 @@ class Member:
     data: bytes | None
     offset: int = 0  # where the member's data starts in the tar
     size: int = 0
+    kind: str = "regular file"  # "symlink", "hard link", "device file", "folder", "fifo" for the others
 
 
-def iter_members(stream: Any, want: Callable[[str], bool] = lambda name: True) -> Iterator[Member]:
+def _member_kind(info: tarfile.TarInfo) -> str:
+    """What a tar member is, in words, for error messages."""
+    for test, kind in ((info.isfile, "regular file"), (info.issym, "symlink"), (info.islnk, "hard link"),
+                       (info.isdir, "folder"), (info.isdev, "device file")):
+        if test():
+            return kind
+    return f"member of tar type {info.type!r}"
+
+
+def _check_size(info: tarfile.TarInfo, limit: int) -> None:
+    """Refuse (TarDamage) a member whose header claims over `limit` bytes, before reading or skipping it.
+
+    Skipping is checked too: a stream reader skips a member by reading its claimed size, so a header
+    claiming a terabyte would keep it spinning at the end of a small file.
+    """
+    if info.size > limit:
+        raise TarDamage(
+            f"member {info.name!r} claims {info.size:,} bytes, over the {limit:,}-byte limit a reader holds in "
+            "memory (MAX_MEMBER_BYTES): the header is corrupt or this is not a Talk2Face shard", info.name)
+
+
+def iter_members(
+    stream: Any, want: Callable[[str], bool] = lambda name: True, max_member_bytes: int = MAX_MEMBER_BYTES
+) -> Iterator[Member]:
     """The members of an uncompressed tar read as a stream, never extracted to paths.
 
-    `want(name)` says which regular files to read (others are skipped, `data` None). Raises TarDamage
-    when the stream is not a tar, a header is corrupt, data ends early or the end-of-archive marker
-    (two zero blocks) is missing, which is how a tar cut at a member boundary shows.
+    `want(name)` says which regular files to read (others are skipped, `data` None; links, devices
+    and folders are never read). Raises TarDamage when the stream is not a tar, a header is corrupt,
+    data ends early, a member claims more than `max_member_bytes`, or the end-of-archive
+    marker (two zero blocks) is missing, which is how a tar cut at a member boundary shows. An
+    OSError of the stream itself (a network read that failed) passes through unchanged, so callers
+    can retry it.
     """
     counter = _CountingReader(stream)
     last: str | None = None
@@ -241,23 +270,34 @@ def iter_members(stream: Any, want: Callable[[str], bool] = lambda name: True) -
         with tarfile.open(fileobj=counter, mode="r|") as tar:  # type: ignore[call-overload]
             for info in tar:
                 last = info.name
+                _check_size(info, max_member_bytes)
                 data = None
                 if info.isfile() and want(info.name):
                     extracted = tar.extractfile(info)
                     data = extracted.read() if extracted is not None else b""
-                yield Member(info.name, info.isfile(), data, info.offset_data, info.size)
+                yield Member(info.name, info.isfile(), data, info.offset_data, info.size, _member_kind(info))
             end = tar.offset
     except tarfile.ReadError as err:
         if last is None:
             raise TarDamage(f"not an uncompressed tar archive ({err})") from err
         raise TarDamage(f"damaged after member {last!r} ({err}): the file is truncated or corrupt", last) from err
-    except (EOFError, OSError, tarfile.TarError) as err:
+    except (EOFError, tarfile.TarError) as err:
         raise TarDamage(f"unreadable after member {last!r} ({err})", last) from err
     while counter.read(1 << 20):
         pass
     if counter.count < end + 2 * tarfile.BLOCKSIZE:
         where = f"after member {last!r}" if last else "before any member"
         raise TarDamage(f"ends {where} without the end-of-archive marker: the file is truncated", last)
+
+
+def foreign_member(member: Member) -> str:
+    """Why a member is not one `write_tar` writes ("" if it could be): a link, device or folder, or a path in its name."""
+    if not member.is_file:
+        return f"member {member.name!r} is a {member.kind}"
+    name = member.name
+    if not name or name.startswith(".") or any(c in name for c in "/\\\x00"):
+        return f"member {member.name!r} has a path in its name"
+    return ""
 
 
 def split_member_name(name: str) -> tuple[str, str]:
@@ -269,13 +309,15 @@ def split_member_name(name: str) -> tuple[str, str]:
 def iter_samples(stream: Any, want: Callable[[str], bool] = lambda name: True) -> Iterator[dict[str, Any]]:
     """The samples of a shard stream as WebDataset dicts: ``{"__key__": key, ext: bytes, ...}``.
 
-    Members of one sample are contiguous (the writer's rule); non-file members are skipped. Raises
-    TarDamage as `iter_members` does.
+    Members of one sample are contiguous (the writer's rule). Raises TarDamage as `iter_members`
+    does, and for a member the writer never writes (`foreign_member`): a link, device or folder, or a
+    name with a path in it.
     """
     current: dict[str, Any] | None = None
     for member in iter_members(stream, want):
-        if not member.is_file:
-            continue
+        problem = foreign_member(member)
+        if problem:
+            raise TarDamage(f"{problem}; a shard holds only regular <key>.<ext> files: rebuild it", member.name)
         key, ext = split_member_name(member.name)
         if current is None or current["__key__"] != key:
             if current is not None:

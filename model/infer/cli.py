@@ -129,7 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 score = None if scores is None else float(scores[j])
                 emit({"text": text, "png": str(path), "clip_score": score}, f"{path}\t{text}")
         return 0
-    faces = load_faces(args.image)
+    try:
+        faces = load_faces(args.image)
+    except ValueError as err:  # model.tokenizers.faces.FaceError: not an image, truncated, a decompression bomb
+        parser.error(f"--image: {err}")
     codes = np.asarray(vqgan.encode(faces), dtype=np.uint16)
     if args.to == "caption":
         config = _sampling_from_args(args, CAPTION_SAMPLING)

@@ -15,9 +15,14 @@ batch size, text budget, world size and number of workers are unchanged. A resta
 current epoch of each stream up to its offset (tar reading and sample parsing; nothing is tokenised),
 so it costs at most one epoch of reading.
 
-Shards are read with schemas/shard.py's streaming reader (model/train/shards.py `read_shard`); every
-sample is checked against the corpus's tokenizer (model/train/corpus.py), so shards of two tokenizers
-never mix. A `Mixture` (model/train/mixture.py) selects and weights datasets inside each stream.
+Shards are read with schemas/shard.py's streaming reader (model/train/shards.py `read_shard`), under
+a `ReadPolicy` (fail on a bad sample, or skip and count it; retries of storage errors). Each batch
+carries its worker's fault counts (``faults``: bad samples, bad shards, read retries, all runs of
+this training together), which `LoaderPosition` keeps for the checkpoint. A resumed stream does not
+count again what it replays up to its saved offset (the reading is deterministic, so the replay
+meets the same bad samples the saved counts hold).
+Every sample is checked against the corpus's tokenizer (model/train/corpus.py), so shards of two
+tokenizers never mix. A `Mixture` (model/train/mixture.py) selects and weights datasets inside each stream.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from model.train.corpus import CorpusTokenizer
 from model.train.mixture import Mixture
 from model.train.sequences import KINDS, TASK_KIND, TASKS, Pair, SequenceBuilder, collate, sample_pairs
-from model.train.shards import read_shard
+from model.train.shards import FaultCounts, ReadPolicy, read_shard
 from schemas.sample import ShardSample
 
 # -----------------------------------------------------------------------------
@@ -76,6 +81,8 @@ class PairStream:
     shuffle: bool = True  # False: shards in sorted order and no buffer (validation)
     mixture: Mixture = field(default_factory=Mixture)  # datasets selected and their weights
     corpus: CorpusTokenizer | None = None  # every sample must have this tokenizer (None: not checked)
+    policy: ReadPolicy = field(default_factory=ReadPolicy)  # bad samples and storage errors
+    counts: FaultCounts = field(default_factory=FaultCounts)  # what this stream skipped or retried
 
     def epoch_shards(self, epoch: int) -> list[str]:
         """The shard order of an epoch (the same for every partition), seeded by (seed, epoch)."""
@@ -97,7 +104,7 @@ class PairStream:
         def faces() -> Iterator[ShardSample]:
             n = 0
             for url in shards[self.partition :: self.partitions] if by_shard else shards:
-                for sample in read_shard(url):
+                for sample in read_shard(url, policy=self.policy, counts=self.counts):
                     if self.corpus is not None:
                         self.corpus.check(sample, url)
                     if by_shard or n % self.partitions == self.partition:
@@ -118,11 +125,14 @@ class PairStream:
 
     def iterate(self, epoch: int = 0, offset: int = 0) -> Iterator[tuple[Pair, int, int]]:
         """Endless (pair, epoch, offset) from a position on; raises EmptyStream if an epoch has no pairs."""
+        self.counts.active = offset == 0
         while True:
             n = -1
             for n, pair in enumerate(self.epoch_pairs(epoch)):
                 if n >= offset:
                     yield pair, epoch, n
+                elif n == offset - 1:  # replayed up to the saved position: count what is read from here on
+                    self.counts.active = True
             if n < 0:
                 raise EmptyStream(self.kind, f"partition {self.partition}/{self.partitions} has no {self.kind} pairs")
             epoch, offset = epoch + 1, 0
@@ -138,26 +148,41 @@ class LoaderPosition:
 
     streams: list[list[int]] = field(default_factory=lambda: [[0, 0, 0, 0]])  # per worker [cap_e, cap_o, att_e, att_o]
     next_worker: int = 0  # the worker whose batch comes next
+    faults: list[list[int]] = field(default_factory=list)  # per worker [bad samples, bad shards, read retries]
+
+    def fault_counts(self, worker: int) -> list[int]:
+        """One worker's fault counts so far ([bad samples, bad shards, read retries])."""
+        return list(self.faults[worker]) if worker < len(self.faults) else [0, 0, 0]
+
+    def fault_totals(self) -> dict[str, int]:
+        """The fault counts of all workers, by name."""
+        sums = [sum(f[i] for f in self.faults) for i in range(3)]
+        return dict(zip(("bad_samples", "bad_shards", "read_retries"), sums))
 
     @classmethod
     def start(cls, num_workers: int) -> LoaderPosition:
         """The position of a fresh run with `num_workers` loader workers (0 counts as 1: the main process)."""
         return cls([[0, 0, 0, 0] for _ in range(max(num_workers, 1))], 0)
 
-    def advance(self, batch_position: torch.Tensor) -> None:
+    def advance(self, batch_position: torch.Tensor, faults: torch.Tensor | None = None) -> None:
         """Record a consumed batch: its ``position`` entry is [worker, cap_e, cap_o, att_e, att_o] after it."""
         worker, *streams = (int(x) for x in batch_position)
         self.streams[worker] = streams
         self.next_worker = (worker + 1) % len(self.streams)
+        if faults is not None:
+            self.faults += [[0, 0, 0]] * (len(self.streams) - len(self.faults))
+            self.faults[worker] = [int(x) for x in faults]
 
     def state(self) -> dict[str, Any]:
         """Plain types for a checkpoint."""
-        return {"streams": [list(s) for s in self.streams], "next_worker": self.next_worker}
+        return {"streams": [list(s) for s in self.streams], "next_worker": self.next_worker,
+                "faults": [list(f) for f in self.faults]}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> LoaderPosition:
-        """The inverse of `state`."""
-        return cls([list(map(int, s)) for s in state["streams"]], int(state["next_worker"]))
+        """The inverse of `state` (checkpoints written before fault counts read with none)."""
+        faults = [list(map(int, f)) for f in state.get("faults", [])]
+        return cls([list(map(int, s)) for s in state["streams"]], int(state["next_worker"]), faults)
 
 
 class ShardDataset(IterableDataset):  # type: ignore[type-arg]
@@ -183,6 +208,7 @@ class ShardDataset(IterableDataset):  # type: ignore[type-arg]
         tasks: Sequence[int] = (0, 1, 2, 3),
         mixture: Mixture | None = None,
         corpus: CorpusTokenizer | None = None,
+        policy: ReadPolicy | None = None,
     ) -> None:
         if batch_size <= 0 or batch_size % 4:
             raise ValueError(f"batch_size={batch_size} must be a positive multiple of 4: a quarter per task")
@@ -194,6 +220,7 @@ class ShardDataset(IterableDataset):  # type: ignore[type-arg]
         self.builder = builder
         self.batch_size = batch_size
         self.seed, self.shuffle_buffer, self.shuffle = seed, shuffle_buffer, shuffle
+        self.policy = policy or ReadPolicy()
         self.rank, self.world_size = rank, world_size
         self.num_workers = max(num_workers, 1)
         self.position = position or LoaderPosition.start(num_workers)
@@ -215,6 +242,7 @@ class ShardDataset(IterableDataset):  # type: ignore[type-arg]
             shuffle=self.shuffle,
             mixture=self.mixture,
             corpus=self.corpus,
+            policy=self.policy,
         )
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
@@ -231,6 +259,7 @@ class ShardDataset(IterableDataset):  # type: ignore[type-arg]
         start = self.position.streams[worker]
         where = {kind: (start[2 * k], start[2 * k + 1]) for k, kind in enumerate(KINDS)}  # at batch start
         streams = {kind: self.stream(kind, worker) for kind in KINDS}
+        saved_faults = self.position.fault_counts(worker)  # a copy: the trainer advances this position in place
         active = list(self.tasks)
         running = {kind: streams[kind].iterate(*where[kind]) for kind in KINDS if kind in {TASK_KIND[t] for t in active}}
         while True:
@@ -261,7 +290,15 @@ class ShardDataset(IterableDataset):  # type: ignore[type-arg]
                 where[kind] = (items[-1][1], items[-1][2] + 1)
             batch = collate(sorted(examples, key=lambda e: e.task))
             batch["position"] = torch.tensor([worker, *where["caption"], *where["attributes"]])
+            batch["faults"] = torch.tensor(self._faults(saved_faults, streams))
             yield batch
+
+    @staticmethod
+    def _faults(counts: list[int], streams: dict[str, PairStream]) -> list[int]:
+        """A worker's fault counts: those saved in its position plus what its streams counted since."""
+        for stream in streams.values():
+            counts = [a + b for a, b in zip(counts, stream.counts.as_list())]
+        return counts
 
 
 def make_loader(dataset: ShardDataset, pin_memory: bool = False) -> DataLoader:  # type: ignore[type-arg]

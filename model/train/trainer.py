@@ -48,7 +48,7 @@ from model.train.corpus import (
 from model.train.loader import LoaderPosition, ShardDataset, make_loader
 from model.train.mixture import Mixture
 from model.train.sequences import TASKS, SequenceBuilder, parse_tasks
-from model.train.shards import resolve_shards
+from model.train.shards import ReadPolicy, resolve_shards
 from model.transformer import IGNORE_INDEX, Talk2Face, Talk2FaceConfig
 
 CHECKPOINT = "checkpoint.pt"
@@ -68,6 +68,9 @@ class TrainConfig:
     num_workers: int = 2  # loader processes per rank; 0 loads in the training process
     datasets: str = ""  # comma-separated datasets whose texts to train on ("cacd", "cacd,celeba"); "" = all
     dataset_weights: str = ""  # repetition factor per dataset, "cacd:2,celeba:1" (model/train/mixture.py); "" = 1 each
+    on_bad_sample: str = "fail"  # a bad sample or damaged shard: "fail" naming it, or "skip" (logged, counted)
+    read_retries: int = 3  # retries of a shard after a storage read error, with backoff
+    retry_backoff: float = 1.0  # seconds before the first retry of a shard, doubled for each next one
     # model (vocab_size, image_tokens and too few n_positions follow the shards' tokenizer: model/train/corpus.py)
     model: Talk2FaceConfig = field(default_factory=Talk2FaceConfig.tiny)
     init_from: str = ""  # start from weights: a TencentPretrain talk2face.bin or one of our checkpoint.pt files
@@ -445,6 +448,7 @@ def train(
         seed=config.seed, shuffle_buffer=config.shuffle_buffer, rank=rank, world_size=world,
         num_workers=config.num_workers, position=position, tasks=parse_tasks(config.tasks), mixture=mixture,
         corpus=corpus,
+        policy=read_policy(config),
     )
     batches: Iterator[dict[str, torch.Tensor]] = iter(make_loader(dataset, pin_memory=device.type == "cuda"))
     logs = Logs(workdir, config.tensorboard) if master else None
@@ -460,7 +464,7 @@ def train(
                 "model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": {"name": "linear_warmup_linear_decay", "warmup_steps": config.warmup_steps,
                               "max_steps": config.max_steps, "lr": config.lr, "min_lr": config.min_lr},
-                "step": step, "data": data, "rng": rngs, "config": config.to_dict(),
+                "step": step, "data": data, "rng": rngs, "config": config.to_dict(), "faults": fault_totals(data),
                 "model_config": dataclasses.asdict(raw_model.config),
                 "corpus": {**corpus.to_dict(), "mixture": mixture.to_dict()},  # the layout generate/evaluate use
             })
@@ -477,7 +481,7 @@ def train(
             loss_value = 0.0
             for micro in range(config.grad_accum):
                 cpu_batch = next(batches)
-                position.advance(cpu_batch["position"])
+                position.advance(cpu_batch["position"], cpu_batch.get("faults"))
                 tokens_since_log += int((cpu_batch["segments"] > 0).sum()) * world
                 batch = {k: v.to(device, non_blocking=True) for k, v in cpu_batch.items()}
                 sync = world == 1 or micro == config.grad_accum - 1
@@ -491,7 +495,7 @@ def train(
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            result.update(step=step, loss=loss_value)
+            result.update(step=step, loss=loss_value, faults=position.fault_totals())
 
             if master and (step % config.log_every == 0 or step == config.max_steps):
                 now = time.time()
@@ -517,6 +521,17 @@ def train(
         if logs is not None:
             logs.close()
     return result
+
+
+def read_policy(config: TrainConfig) -> ReadPolicy:
+    """The shard readers' fault policy of a config (checks its options)."""
+    return ReadPolicy(config.on_bad_sample, config.read_retries, config.retry_backoff)
+
+
+def fault_totals(positions: list[dict[str, Any]]) -> dict[str, int]:
+    """Bad samples, bad shards and read retries of all ranks' loaders, from their saved positions."""
+    totals = [LoaderPosition.from_state(p).fault_totals() for p in positions]
+    return {name: sum(t[name] for t in totals) for name in ("bad_samples", "bad_shards", "read_retries")}
 
 
 def resolve_val_shards(config: TrainConfig) -> list[str]:
@@ -564,12 +579,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("no training shards: pass --shards or set train_shards in the config")
         parse_tasks(config.tasks)
         Mixture.parse(config.datasets, config.dataset_weights)
+        read_policy(config)
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
     try:
         train(config, args.workdir)
     except CorpusMismatch as err:
         parser.error(str(err))
+    except (ValueError, LookupError, OSError) as err:  # bad shards, unreadable storage: named, no traceback
+        print(f"talk2face train: error: {err}", file=sys.stderr)
+        return 1
     if dist.is_initialized():
         dist.destroy_process_group()
     return 0

@@ -25,7 +25,7 @@ import pyarrow as pa
 from pipeline.inspect.corpus import Corpus, InspectError, load_manifest, load_stats, load_tokens, open_stream
 from schemas.progress import track
 from schemas.records import SPLITS
-from schemas.sample import SampleError, TokenizerInfo, validate_meta, validate_tokens
+from schemas.sample import SampleError, TokenizerInfo, parse_meta_json, validate_meta, validate_tokens
 from schemas.shard import (
     MEMBER_NAME,
     SHARD_FILE,
@@ -148,13 +148,10 @@ def _check_sample(key: str, shard: str, split: str | None, got: Mapping[str, byt
         problems.append(Problem("json", "no json member; rebuild this shard", shard, key))
     else:
         try:
-            meta = json.loads(got["json"])
+            meta = parse_meta_json(got["json"], key)
             validate_meta(meta)
             if meta["key"] != key:
                 raise SampleError(f"json says key {meta['key']!r}, the member names say {key!r}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            problems.append(Problem("json", f"json member is not valid JSON ({err})", shard, key))
-            meta = None
         except SampleError as err:
             problems.append(Problem("json", str(err), shard, key))
             meta = None
@@ -165,7 +162,7 @@ def _check_sample(key: str, shard: str, split: str | None, got: Mapping[str, byt
             size = Image.open(io.BytesIO(got["jpg"])).size
             if size != (256, 256):
                 problems.append(Problem("jpg", f"jpg is {size[0]}x{size[1]}, expected 256x256", shard, key))
-        except OSError as err:
+        except (OSError, ValueError, Image.DecompressionBombError) as err:
             problems.append(Problem("jpg", f"jpg member is not a readable image ({err})", shard, key))
     return meta if ok else None
 

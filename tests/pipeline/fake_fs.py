@@ -4,6 +4,8 @@
   so a test can show what a check downloads.
 * ``failing://``: a disk that fills or is read-only: writes to files whose name matches a pattern
   raise ``OSError(ENOSPC)`` once N bytes went to them, or ``OSError(EROFS)`` straight away.
+* ``flaky://``: storage that is unavailable for a while: the first N reads of a file fail with
+  ``OSError(EIO)``, each after `after` bytes of that read came through (0: at open), then it works.
 """
 
 from __future__ import annotations
@@ -144,5 +146,49 @@ class FailingFileSystem(_OwnMemory):
         return super()._open(path, mode, **kwargs)
 
 
+class _FlakyFile(MemoryFile):
+    """A private copy of a stored file whose reads raise EIO once `after` bytes were read (if `fail`)."""
+
+    def __init__(self, fs: FlakyFileSystem, path: str, data: bytes, fail: bool) -> None:
+        super().__init__(fs, path, data)
+        self.fail, self.after = fail, fs.after
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.fail and self.tell() + (size if size is not None and size >= 0 else 1 << 62) > self.after:
+            raise OSError(errno.EIO, "Input/output error (flaky://)", self.path)
+        return super().read(size)
+
+
+class FlakyFileSystem(_OwnMemory):
+    """Memory filesystem whose first `failures` opens for reading (per path) fail, after `after` bytes read."""
+
+    protocol = "flaky"
+    store: ClassVar[dict[str, Any]] = {}
+    pseudo_dirs: ClassVar[list[str]] = [""]
+    failures: ClassVar[int] = 0
+    after: ClassVar[int] = 0
+    opened: ClassVar[Counter[str]] = Counter()
+
+    @classmethod
+    def configure(cls, failures: int, after: int = 0) -> None:
+        cls.store.clear()
+        cls.pseudo_dirs[:] = [""]
+        cls.opened.clear()
+        cls.failures, cls.after = failures, after
+
+    def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+        if mode == "rb":
+            path = self._strip_protocol(path)
+            if path not in self.store:
+                raise FileNotFoundError(path)
+            self.opened[path] += 1
+            fail = self.opened[path] <= self.failures
+            if fail and self.after == 0:
+                raise OSError(errno.EIO, "Input/output error (flaky://)", path)
+            return _FlakyFile(self, path, self.store[path].getvalue(), fail)
+        return super()._open(path, mode, **kwargs)
+
+
 fsspec.register_implementation("counting", CountingFileSystem, clobber=True)
+fsspec.register_implementation("flaky", FlakyFileSystem, clobber=True)
 fsspec.register_implementation("failing", FailingFileSystem, clobber=True)
