@@ -36,7 +36,8 @@ def _line(desc: str, done: int, total: int | None, unit: str, seconds: float) ->
     rate = done / seconds if seconds > 0 else 0.0
     count = f"{done}/{total}" if total is not None else f"{done}"
     eta = f", ETA {(total - done) / rate:.0f} s" if total is not None and rate > 0 and done < total else ""
-    return f"{desc}: {count} {unit}s, {rate:.1f} {unit}s/s{eta}"
+    units = unit + ("es" if unit.endswith(("s", "x", "ch", "sh")) else "s")  # batches, not batchs
+    return f"{desc}: {count} {units}, {rate:.1f} {units}/s{eta}"
 
 
 def track(items: Iterable[T], total: int | None = None, desc: str = "", unit: str = "it",

@@ -147,7 +147,7 @@ class EvalResult:
 
 def evaluate_analysis(
     model: Talk2Face, samples: Sequence[ShardSample], task: EvalTask, *, constrain: bool = True,
-    config: SamplingConfig = ANSWER_SAMPLING, batch_size: int = 32,
+    config: SamplingConfig = ANSWER_SAMPLING, batch_size: int = 32, progress: str | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Ask every face its task's questions (``cacd age:``); MAE for ages, else accuracy (overall and per key)."""
     rows: list[tuple[int, str, str, LabelValue]] = []  # sample, question, key, label
@@ -161,7 +161,7 @@ def evaluate_analysis(
         raise LookupError(f"no {task.dataset} labels for keys {task.keys} in the selected samples")
     codes = np.stack([samples[i].tokens for i, _, _, _ in rows])
     answers = answer_questions(model, codes, [q for _, q, _, _ in rows], constrain=constrain, config=config,
-                               batch_size=batch_size)
+                               batch_size=batch_size, progress=progress)
     predictions = [{"key": samples[i].key, "question": q, "answer": a.text, "value": a.value, "label": y}
                    for (i, q, _, y), a in zip(rows, answers)]
     values = [a.value for a in answers]
@@ -183,10 +183,11 @@ def evaluate_analysis(
 
 def evaluate_captions(
     model: Talk2Face, samples: Sequence[ShardSample], dataset: str, *, config: SamplingConfig = CAPTION_SAMPLING,
-    batch_size: int = 32, tokenizer: str = "auto", meteor: bool | None = None,
+    batch_size: int = 32, tokenizer: str = "auto", meteor: bool | None = None, progress: str | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Caption every face and score against all of its `dataset` captions."""
-    hyps = generate_captions(model, np.stack([s.tokens for s in samples]), config=config, batch_size=batch_size)
+    hyps = generate_captions(model, np.stack([s.tokens for s in samples]), config=config, batch_size=batch_size,
+                             progress=progress)
     refs = {s.key: [t.text for t in s.texts if t.dataset == dataset and t.kind == "caption"] for s in samples}
     metrics = caption_metrics({s.key: h for s, h in zip(samples, hyps)}, refs, tokenizer=tokenizer, meteor=meteor)
     metrics["n"] = float(len(samples))
@@ -210,11 +211,13 @@ def real_faces(samples: Sequence[ShardSample], vqgan: Any) -> np.ndarray:
 def evaluate_synthesis(
     model: Talk2Face, samples: Sequence[ShardSample], dataset: str, vqgan: Any, extractor: FeatureExtractor, *,
     config: SamplingConfig = IMAGE_SAMPLING, seed: int = 0, batch_size: int = 16, splits: int = 10,
+    progress: str | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Generate one face from the first `dataset` caption of each sample; FID against the samples' faces, IS."""
     check_image_tokenizer(model, vqgan)
     texts = [next(t.text for t in s.texts if t.dataset == dataset and t.kind == "caption") for s in samples]
-    codes = generate_image_codes(model, texts, n=1, config=config, seed=seed, batch_size=batch_size)[:, 0]
+    codes = generate_image_codes(model, texts, n=1, config=config, seed=seed, batch_size=batch_size,
+                                 progress=progress)[:, 0]
     fake = np.concatenate([np.asarray(vqgan.decode(codes[i : i + batch_size]), dtype=np.uint8)
                            for i in range(0, len(codes), batch_size)])
     real = real_faces(samples, vqgan)
@@ -266,14 +269,17 @@ def evaluate(
     caption_tokenizer: str = "auto",
     meteor: bool | None = None,
     seed: int = 0,
+    progress: bool = True,
 ) -> EvalResult:
     """Run one benchmark of TASKS on the test (else val) split of `shards`.
 
     `meteor`: None computes METEOR when Java is installed, False never, True always (fails without Java).
+    `progress`: show progress over the task's batches on stderr (schemas.progress.track: a bar on a
+    terminal, plain lines with rate and ETA otherwise).
     """
     if task == "table5":
         return evaluate_table5(model, shards, split=split, limit=limit, constrain=constrain, config=config,
-                               batch_size=batch_size, vqgan=vqgan, extractor=extractor, seed=seed)
+                               batch_size=batch_size, vqgan=vqgan, extractor=extractor, seed=seed, progress=progress)
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)} or table5")
     spec = TASKS[task]
@@ -285,20 +291,22 @@ def evaluate(
                          "Inception network (--inception PATH)")
     split, samples = select_samples(shards, spec.dataset, spec.kind, split, limit, with_jpg=spec.kind == "synthesis")
     setting: dict[str, Any] = {"n_samples": len(samples)}
+    label = f"evaluate {task} ({spec.dataset}, {split}, {len(samples)} samples)" if progress else None
     metrics: dict[str, Any]
     if spec.kind == "attributes":
         cfg = config or ANSWER_SAMPLING
-        metrics, preds = evaluate_analysis(model, samples, spec, constrain=constrain, config=cfg, batch_size=batch_size)
+        metrics, preds = evaluate_analysis(model, samples, spec, constrain=constrain, config=cfg, batch_size=batch_size,
+                                            progress=label)
         setting["constrained"] = constrain
     elif spec.kind == "caption":
         cfg = config or CAPTION_SAMPLING
         metrics, preds = evaluate_captions(model, samples, spec.dataset, config=cfg, batch_size=batch_size,
-                                           tokenizer=caption_tokenizer, meteor=meteor)
+                                           tokenizer=caption_tokenizer, meteor=meteor, progress=label)
     else:
         cfg = config or IMAGE_SAMPLING
         assert vqgan is not None and extractor is not None
         metrics, preds = evaluate_synthesis(model, samples, spec.dataset, vqgan, extractor, config=cfg, seed=seed,
-                                            batch_size=min(batch_size, 16))
+                                            batch_size=min(batch_size, 16), progress=label)
     setting["sampling"] = {"temperature": cfg.temperature, "top_k": cfg.top_k, "top_p": cfg.top_p, "seed": seed}
     return EvalResult(task, spec.dataset, split, metrics, setting, preds)
 

@@ -118,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.to == "image":
         config = _sampling_from_args(args, IMAGE_SAMPLING)
-        codes = generate_image_codes(model, args.text, n=args.n, config=config, seed=args.seed, batch_size=args.batch_size)
+        codes = generate_image_codes(model, args.text, n=args.n, config=config, seed=args.seed, batch_size=args.batch_size,
+                                     progress="generate image")
         keep = args.keep or args.n
         for i, text in enumerate(args.text):
             images = np.asarray(vqgan.decode(codes[i]), dtype=np.uint8)
@@ -137,13 +138,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.to == "caption":
         config = _sampling_from_args(args, CAPTION_SAMPLING)
         for path, caption in zip(args.image, generate_captions(model, codes, config=config, seed=args.seed,
-                                                               batch_size=args.batch_size)):
+                                                               batch_size=args.batch_size,
+                                                               progress="generate caption")):
             emit({"image": path, "caption": caption}, f"{path}\t{caption}")
         return 0
     config = _sampling_from_args(args, ANSWER_SAMPLING)
     rows = [(i, q) for i in range(len(args.image)) for q in args.prompt]
     answers = answer_questions(model, codes[[i for i, _ in rows]], [q for _, q in rows], constrain=not args.free,
-                               config=config, seed=args.seed, batch_size=args.batch_size)
+                               config=config, seed=args.seed, batch_size=args.batch_size, progress="generate attributes")
     for (i, _), answer in zip(rows, answers):
         shown = answer.value if answer.valid else "(invalid answer)"
         emit({"image": args.image[i], "question": answer.question, "text": answer.text, "value": answer.value},

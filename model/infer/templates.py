@@ -46,6 +46,7 @@ from model.sampling import (
 )
 from model.train.sequences import SequenceBuilder
 from model.transformer import Talk2Face
+from schemas.progress import track
 from schemas.text import LabelValue, TextProtocolError, normalize_caption, parse_attributes
 
 IMAGE_SAMPLING = SamplingConfig(temperature=1.0, top_k=100, top_p=0.95)  # open-ended: top-k/top-p (paper 3.3)
@@ -104,6 +105,12 @@ def _chunks(n_items: int, size: int) -> Iterator[range]:
         yield range(start, min(start + max(size, 1), n_items))
 
 
+def _batches(n_items: int, size: int, progress: str | None) -> Iterator[range]:
+    """The chunks of `_chunks`, shown as progress (schemas.progress.track) labelled `progress` when given."""
+    chunks = list(_chunks(n_items, size))
+    return track(chunks, desc=progress, unit="batch") if progress else iter(chunks)
+
+
 def _seeds(config: SamplingConfig, seed: int, rows: Sequence[tuple[int, int]]) -> list[int] | None:
     return None if config.greedy else [row_seed(seed, i, j) for i, j in rows]
 
@@ -119,16 +126,17 @@ def generate_image_codes(
     batch_size: int = 16,
     builder: SequenceBuilder | None = None,
     decoding: DecodingFn = cached_image_decoding,
+    progress: str | None = None,
 ) -> np.ndarray:
     """Text-guided face synthesis: (len(texts), n, N) uint16 VQGAN codes, N per face in the model's layout (256 at
-    f=16, 1,024 at f=8); sample j of text i uses seed (seed, i, j)."""
+    f=16, 1,024 at f=8); sample j of text i uses seed (seed, i, j). `progress`: label of a progress bar over batches."""
     builder = builder or default_builder()
     layout = model.config.layout
     N = layout.tokens_per_image
     prompts = [image_prompt(t, builder) for t in texts]
     out = np.zeros((len(texts), n, N), dtype=np.uint16)
     constraint = ImageConstraint(length=N, offset=layout.image_offset, codes=layout.codebook_size)
-    for chunk in _chunks(len(texts), batch_size // n):
+    for chunk in _batches(len(texts), batch_size // n, progress):
         rows = [(i, j) for i in chunk for j in range(n)]
         tokens = run_prompts(model, [prompts[i] for i in chunk], max_new_tokens=N + 1,
                              constraint=constraint, config=config, seeds=_seeds(config, seed, rows),
@@ -148,14 +156,18 @@ def generate_captions(
     batch_size: int = 16,
     builder: SequenceBuilder | None = None,
     decoding: DecodingFn = cached_decoding,
+    progress: str | None = None,
 ) -> list[str]:
-    """Face captioning: (N, codes per face) codes -> N captions (at most the text budget in WordPiece ids)."""
+    """Face captioning: (N, codes per face) codes -> N captions (at most the text budget in WordPiece ids).
+
+    `progress`: label of a progress bar (plain lines off a terminal) over the batches; None = quiet.
+    """
     builder = builder or default_builder()
     layout = model.config.layout
     codes = np.asarray(codes).reshape(-1, layout.tokens_per_image)
     prompts = [caption_prompt(c, builder, layout) for c in codes]
     captions: list[str] = []
-    for chunk in _chunks(len(prompts), batch_size):
+    for chunk in _batches(len(prompts), batch_size, progress):
         tokens = run_prompts(model, [prompts[i] for i in chunk], max_new_tokens=builder.text_budget + 1,
                              constraint=TextConstraint(max_length=builder.text_budget, min_length=1), config=config,
                              seeds=_seeds(config, seed, [(i, 0) for i in chunk]), decoding=decoding)
@@ -223,12 +235,13 @@ def answer_questions(
     batch_size: int = 16,
     builder: SequenceBuilder | None = None,
     decoding: DecodingFn = cached_decoding,
+    progress: str | None = None,
 ) -> list[Answer]:
     """Facial analysis: face i (codes[i]) is asked questions[i] (``cacd age:``); one Answer per row.
 
     With `constrain`, a row whose label vocabulary is known (`label_values`, or `choices[i]` when
     given) may only answer one of those values followed by ``;``; other rows answer in free text
-    (text ids only, at most FREE_ANSWER_TOKENS of them).
+    (text ids only, at most FREE_ANSWER_TOKENS of them). `progress`: label of a progress bar over the batches.
     """
     builder = builder or default_builder()
     layout = model.config.layout
@@ -243,19 +256,19 @@ def answer_questions(
     answers: list[Answer | None] = [None] * len(prompts)
     constrained = [i for i in range(len(prompts)) if constrain and values[i] is not None]
     free = [i for i in range(len(prompts)) if not (constrain and values[i] is not None)]
-    for group, limited in ((constrained, True), (free, False)):
-        for chunk in _chunks(len(group), batch_size):
-            rows = [group[k] for k in chunk]
-            constraint: Constraint
-            if limited:
-                options = [choice_ids(values[i] or (), builder) for i in rows]
-                constraint, longest = ChoiceConstraint(options), max(len(c) for o in options for c in o) + 1
-            else:
-                constraint, longest = TextConstraint(max_length=FREE_ANSWER_TOKENS), FREE_ANSWER_TOKENS + 1
-            tokens = run_prompts(model, [prompts[i] for i in rows], max_new_tokens=longest, constraint=constraint,
-                                 config=config, seeds=_seeds(config, seed, [(i, 0) for i in rows]), decoding=decoding)
-            for i, ids in zip(rows, trim(tokens)):
-                answers[i] = read_answer(questions[i], builder.tokenizer.decode(ids), values[i])
+    batches = [([group[k] for k in chunk], limited) for group, limited in ((constrained, True), (free, False))
+               for chunk in _chunks(len(group), batch_size)]
+    for rows, limited in track(batches, desc=progress, unit="batch") if progress else batches:
+        constraint: Constraint
+        if limited:
+            options = [choice_ids(values[i] or (), builder) for i in rows]
+            constraint, longest = ChoiceConstraint(options), max(len(c) for o in options for c in o) + 1
+        else:
+            constraint, longest = TextConstraint(max_length=FREE_ANSWER_TOKENS), FREE_ANSWER_TOKENS + 1
+        tokens = run_prompts(model, [prompts[i] for i in rows], max_new_tokens=longest, constraint=constraint,
+                             config=config, seeds=_seeds(config, seed, [(i, 0) for i in rows]), decoding=decoding)
+        for i, ids in zip(rows, trim(tokens)):
+            answers[i] = read_answer(questions[i], builder.tokenizer.decode(ids), values[i])
     return [a for a in answers if a is not None]
 
 

@@ -50,6 +50,7 @@ from model.train.mixture import Mixture
 from model.train.sequences import TASKS, SequenceBuilder, parse_tasks
 from model.train.shards import ReadPolicy, resolve_shards
 from model.transformer import IGNORE_INDEX, Talk2Face, Talk2FaceConfig
+from schemas.progress import track
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -95,7 +96,7 @@ class TrainConfig:
     eval_every: int = 500  # steps between validation passes; 0 = never
     eval_batches: int = 20  # batches per validation pass (per rank)
     checkpoint_every: int = 500  # steps between checkpoints; one is always written at the end
-    tensorboard: bool = False  # also log to TensorBoard (only if it is installed)
+    tensorboard: bool = False  # also log to <workdir>/tensorboard/ (needs pip install '.[tensorboard]')
 
     @classmethod
     def preset(cls, name: str) -> TrainConfig:
@@ -231,11 +232,12 @@ def token_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.
 @torch.no_grad()
 def estimate_loss(
     model: nn.Module, urls: Sequence[str], config: TrainConfig, device: torch.device, rank: int, world: int,
-    corpus: CorpusTokenizer | None = None,
+    corpus: CorpusTokenizer | None = None, progress: str | None = None,
 ) -> dict[str, float]:
     """Validation loss per task (mean over target tokens) on the first eval_batches batches of the val shards.
 
     Only the selected datasets' pairs count (config.datasets), each once: weights shape training, not the score.
+    `progress`: label of a progress bar (plain lines off a terminal) over the batches; None = quiet.
     """
     dataset = ShardDataset(
         urls, SequenceBuilder(config.text_budget, config.attribute_key_loss), config.batch_size,
@@ -245,7 +247,8 @@ def estimate_loss(
     sums = torch.zeros(len(TASKS), 2, device=device)  # per task: loss sum, target tokens
     was_training = model.training
     model.eval()
-    for _, batch in zip(range(config.eval_batches), dataset):
+    batches = zip(range(config.eval_batches), dataset)
+    for _, batch in track(batches, config.eval_batches, progress, "batch") if progress else batches:
         batch = {k: v.to(device) for k, v in batch.items()}
         with autocast(device, config):
             _, per_seq = token_loss(model, batch)
@@ -319,8 +322,22 @@ def init_model(config: TrainConfig) -> Talk2Face:
     return model.train()
 
 
+class TensorBoardMissing(ImportError):
+    """tensorboard=true, but TensorBoard is not installed."""
+
+
+def summary_writer_class() -> Any:
+    """torch's TensorBoard SummaryWriter, imported only when asked for; TensorBoardMissing says what to install."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as err:
+        raise TensorBoardMissing(f"tensorboard=true needs TensorBoard ({err}); install it with "
+                          "pip install '.[tensorboard]' (or pip install tensorboard), or leave tensorboard=false") from err
+    return SummaryWriter
+
+
 class Logs:
-    """train_log.csv, val_log.csv and (if installed and asked for) TensorBoard, written by rank 0."""
+    """train_log.csv, val_log.csv and (when asked for) TensorBoard under <workdir>/tensorboard/, written by rank 0."""
 
     TRAIN = ["step", "loss", "lr", "grad_norm", "tokens", "tokens_per_s", "elapsed_s"]
     VAL = ["step", "task", "loss"]
@@ -328,14 +345,7 @@ class Logs:
     def __init__(self, workdir: Path, tensorboard: bool) -> None:
         self.train = self._open(workdir / "train_log.csv", self.TRAIN)
         self.val = self._open(workdir / "val_log.csv", self.VAL)
-        self.board = None
-        if tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self.board = SummaryWriter(str(workdir / "tensorboard"))
-            except ImportError:
-                print("tensorboard is not installed; logging to CSV only", file=sys.stderr)
+        self.board = summary_writer_class()(str(workdir / "tensorboard")) if tensorboard else None
 
     @staticmethod
     def _open(path: Path, header: list[str]) -> Any:
@@ -399,6 +409,8 @@ def train(
     master = rank == 0
     if master:
         workdir.mkdir(parents=True, exist_ok=True)
+        if config.tensorboard:
+            summary_writer_class()  # fail before any work when TensorBoard is missing
     torch.manual_seed(config.seed)  # the same initial weights on every rank
     random.seed(config.seed + rank)
     np.random.seed(config.seed + rank)
@@ -508,7 +520,8 @@ def train(
                                 "tokens": tokens_since_log, "tokens_per_s": tok_s, "elapsed_s": now - t0})
                 t_log, tokens_since_log = now, 0
             if val_urls and config.eval_every and (step % config.eval_every == 0 or step == config.max_steps):
-                val = estimate_loss(raw_model, val_urls, config, device, rank, world, corpus)
+                val = estimate_loss(raw_model, val_urls, config, device, rank, world, corpus,
+                                    progress=f"step {step} validation" if master else None)
                 result["val"] = val
                 if master and logs is not None:
                     logs.log_val(step, val)
@@ -584,7 +597,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(err))
     try:
         train(config, args.workdir)
-    except CorpusMismatch as err:
+    except (CorpusMismatch, TensorBoardMissing) as err:
         parser.error(str(err))
     except (ValueError, LookupError, OSError) as err:  # bad shards, unreadable storage: named, no traceback
         print(f"talk2face train: error: {err}", file=sys.stderr)

@@ -20,6 +20,12 @@ def test_plain_lines_when_not_a_terminal() -> None:
     assert lines[-1].startswith("scanning: 5/5 shards") and lines[-1].endswith(" done") and "\r" not in out.getvalue()
 
 
+def test_plural_of_a_unit_ending_in_ch() -> None:
+    out = io.StringIO()
+    list(track(iter(range(3)), total=3, desc="evaluate", unit="batch", stream=out, interval=0.0))
+    assert out.getvalue().splitlines()[-1].startswith("evaluate: 3/3 batches, ") and "batches/s" in out.getvalue()
+
+
 def test_a_tqdm_bar_on_a_terminal() -> None:
     out = _Terminal()
     assert list(track(["a", "b"], desc="generating", unit="face", stream=out)) == ["a", "b"]
