@@ -7,8 +7,9 @@ that fails the test, so a missing check shows as "pipeline started", never as a 
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import fsspec
@@ -20,8 +21,13 @@ TOKENIZER = ["--vqgan-preset", "tiny-random"]
 
 
 @pytest.fixture
-def refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], str]:
-    """Run `beam_runner.main(argv)`; assert it exits 2 with one stderr line before the pipeline; return that line."""
+def refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[list[str]], str]]:
+    """Run `beam_runner.main(argv)`; assert it exits 2 with one stderr line before the pipeline; return that line.
+
+    `main` points the root logger at this test's captured stderr (setup_logging); restored afterwards.
+    """
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
 
     def no_build(*args: object, **kwargs: object) -> None:
         raise AssertionError("pipeline started")
@@ -37,7 +43,9 @@ def refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
         assert "Traceback" not in err[0]
         return err[0]
 
-    return run
+    yield run
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
