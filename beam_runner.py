@@ -22,7 +22,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
 from model.tokenizers import preset_names
 from pipeline import BuildConfig, BuildResult, TokenizerSpec, resolve_datasets, run_build
-from pipeline.config import DEFAULT_SAMPLES_PER_SHARD, select_datasets_by_terms
+from pipeline.config import DEFAULT_SAMPLES_PER_SHARD, check_output_location, select_datasets_by_terms
 from pipeline.meter import setup_logging
 from schemas.source import TERMS_CLASSES, parse_accept_terms
 
@@ -95,6 +95,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[BuildConfig, list[str
                                   device=args.vqgan_device, batch_size=args.vqgan_batch_size,
                                   threads=args.vqgan_threads)
         keys = [k.strip() for k in args.datasets.split(",") if k.strip()] if args.datasets else None
+        check_output_location(args.output, args.input_root, dict(args.dataset), args.token_cache)
         datasets, skipped = resolve_datasets(args.input_root, keys, dict(args.dataset))
         accept = parse_accept_terms(args.accept_terms) if args.accept_terms is not None else None
         datasets, left_out = select_datasets_by_terms(datasets, accept, args.strict_sources)
@@ -106,8 +107,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[BuildConfig, list[str
             celeba_hq_mapping=args.celeba_hq_mapping, near_dup_threshold=args.near_dup_threshold,
             accept_terms=accept, left_out_by_terms=left_out, command=command_line(argv),
         )
-    except ValueError as err:
-        p.error(str(err))
+    except ValueError as err:  # one line, status 2, before any pipeline work (no usage dump: the flags parsed)
+        p.exit(2, f"{p.prog}: error: {err}\n")
     return config, runner_aliases(beam_args)
 
 

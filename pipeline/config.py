@@ -203,11 +203,19 @@ def resolve_datasets(
         raise ValueError(f"unknown dataset key(s) {', '.join(unknown)}; known keys: {', '.join(known)}")
     if input_root is None and not overrides:
         raise ValueError("give --input-root ROOT (one folder per dataset key) or --dataset KEY=PATH")
+    if input_root is not None and _isfile(input_root):
+        raise ValueError(f"--input-root {input_root} is a file, not a folder; give the folder that holds one "
+                         "folder per dataset key (ROOT/celeba, ROOT/fairface, ...)")
+    for key, path in sorted(overrides.items()):
+        if _isfile(path):
+            raise ValueError(f"--dataset {key}={path} is a file, not a folder; give the dataset's folder "
+                             "(the one holding its files as published)")
     folders: dict[str, str] = {}
     for key in known:
         url = overrides.get(key) or (join(input_root, key) if input_root is not None else None)
         if url is not None and _isdir(url):
             folders[key] = absolute(url.rstrip("/"))
+    _refuse_shared_folders(folders, overrides)
     wanted = list(keys) if keys else (known if input_root is not None else sorted(overrides))
     skipped = []
     specs = []
@@ -230,6 +238,56 @@ def resolve_datasets(
 def _isdir(url: str) -> bool:
     fs, path = fsspec.core.url_to_fs(url)
     return bool(fs.isdir(path))
+
+
+def _isfile(url: str) -> bool:
+    fs, path = fsspec.core.url_to_fs(url)
+    return bool(fs.isfile(path))
+
+
+def normalised(url: str) -> tuple[str, str]:
+    """`url` as (fsspec protocol, normalised path): local paths absolute with links resolved, for comparing."""
+    fs, path = fsspec.core.url_to_fs(url)
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    if isinstance(fs, LocalFileSystem):
+        return "file", os.path.realpath(path)
+    return protocol, posixpath.normpath(path).rstrip("/") or "/"
+
+
+def inside(url: str, folder: str) -> bool:
+    """Whether `url` is `folder` or lies under it (same filesystem, path prefix by whole names)."""
+    (proto, path), (folder_proto, folder_path) = normalised(url), normalised(folder)
+    return proto == folder_proto and (path == folder_path or path.startswith(folder_path.rstrip("/") + "/"))
+
+
+def _refuse_shared_folders(folders: Mapping[str, str], overrides: Mapping[str, str]) -> None:
+    """ValueError when two datasets would read the same folder (``--dataset a=X --dataset b=X``, or ROOT/b)."""
+    by_path: dict[tuple[str, str], list[str]] = {}
+    for key, url in sorted(folders.items()):
+        by_path.setdefault(normalised(url), []).append(key)
+    for keys in by_path.values():
+        if len(keys) > 1:
+            how = ", ".join(f"--dataset {k}={overrides[k]}" if k in overrides else f"{k} from ROOT/{k}" for k in keys)
+            raise ValueError(f"datasets {' and '.join(keys)} would read the same folder {folders[keys[0]]} ({how}); "
+                             "give each dataset its own folder with --dataset KEY=PATH")
+
+
+def check_output_location(output: str, input_root: str | None, overrides: Mapping[str, str] | None = None,
+                          cache: str | None = None) -> None:
+    """ValueError when the output (or the token cache) lies inside the input root or a ``--dataset`` folder.
+
+    A build there would read its own outputs the next time (and a converter may walk them now).
+    Every other dataset folder is ROOT/<key>, inside the root. Paths are compared normalised: same
+    fsspec protocol, path prefix by whole folder names, local links resolved.
+    """
+    folders = {"the input root": input_root} if input_root is not None else {}
+    for key, path in sorted((overrides or {}).items()):
+        folders[f"dataset {key}'s folder"] = path
+    for flag, url in (("--output", output), ("--token-cache", cache)):
+        for what, folder in folders.items():
+            if url and inside(url, folder):
+                raise ValueError(f"{flag} {url} is inside {what} {folder}: the build would read its own outputs; "
+                                 "write them outside the input folders")
 
 
 def _local_copy(url: str) -> str:

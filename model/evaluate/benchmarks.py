@@ -21,11 +21,17 @@ expression that is not one of the dataset's) is wrong, as in the paper; with the
 constrained decoding every answer is a candidate. The scores are model/evaluate/metrics.py's; FID
 and IS take features from the Inception network the user supplies (model/evaluate/inception.py).
 The command line is model/evaluate/cli.py.
+
+Synthesis compares with the faces stored in the shards (their ``jpg`` members, else the codes
+decoded by the VQGAN). A stored face is decoded as any input image is (`decode_face`: bomb limit,
+RGB from CMYK, 16-bit or palette modes, resized to 256x256); one that is unusable (a header
+claiming huge dimensions, truncated, not an image) stops the run with a `ShardFaceError` naming
+the shard and sample, before any face is generated: it is never skipped, so FID is always over
+the faces asked for.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +57,10 @@ from model.infer.templates import (
     generate_image_codes,
 )
 from model.sampling import SamplingConfig
-from model.train.shards import read_shards, resolve_shards
+from model.tokenizers.faces import FACE_SIZE, FaceError, decode_face
+from model.train.shards import read_shard, resolve_shards
 from model.transformer import Talk2Face
+from schemas.records import Reasons
 from schemas.sample import ShardSample
 from schemas.text import LabelValue, TextProtocolError, parse_attributes
 
@@ -92,12 +100,17 @@ def select_samples(
             urls = resolve_shards(spec, candidate)
         except FileNotFoundError:
             continue
-        chosen = []
-        for s in read_shards(urls, with_jpg):
-            if s.split == candidate and any(t.dataset == dataset and t.kind == text_kind for t in s.texts):
-                chosen.append(s)
-                if limit is not None and len(chosen) >= limit:
-                    break
+        chosen: list[ShardSample] = []
+        for url in urls:
+            for s in read_shard(url, with_jpg):
+                if s.split == candidate and any(t.dataset == dataset and t.kind == text_kind for t in s.texts):
+                    if with_jpg and s.jpg is not None:
+                        stored_face(s.jpg, f"{url}: sample {s.key}")  # fail before generating anything
+                    chosen.append(s)
+                    if limit is not None and len(chosen) >= limit:
+                        break
+            if limit is not None and len(chosen) >= limit:
+                break
         if chosen:
             return candidate, chosen
     raise LookupError(f"no {split if split != 'auto' else 'test or val'} samples with {text_kind} texts of "
@@ -194,15 +207,32 @@ def evaluate_captions(
     return metrics, [{"key": s.key, "caption": h, "references": refs[s.key]} for s, h in zip(samples, hyps)]
 
 
-def real_faces(samples: Sequence[ShardSample], vqgan: Any) -> np.ndarray:
-    """The samples' preprocessed faces: their stored JPEG, else their codes decoded by the VQGAN."""
-    from PIL import Image
+class ShardFaceError(ValueError):
+    """A face stored in a shard (its jpg member) that cannot be used; the message names the shard and sample."""
 
+
+STORED_FACE_MAX_PIXELS = 16 * FACE_SIZE * FACE_SIZE
+"""Bomb limit for a stored face: the pipeline stores FACE_SIZE squares, so anything 16x that is hostile."""
+
+
+def stored_face(jpg: bytes, where: str) -> np.ndarray:
+    """A stored face as uint8 RGB (FACE_SIZE, FACE_SIZE, 3), through `decode_face`; raises ShardFaceError."""
+    try:
+        return decode_face(jpg, size=FACE_SIZE, max_pixels=STORED_FACE_MAX_PIXELS, name="its jpg member")
+    except FaceError as err:
+        detail = err.detail.split("; raise the limit")[0]  # --max-pixels is a build flag, not ours
+        if err.reason == Reasons.IMAGE_TOO_LARGE:
+            detail += f" (a stored face is {FACE_SIZE}x{FACE_SIZE}: a decompression bomb)"
+        raise ShardFaceError(f"{where}: {err.reason}: {detail}; rebuild this shard with the pipeline "
+                             "(or remove the sample)") from err
+
+
+def real_faces(samples: Sequence[ShardSample], vqgan: Any) -> np.ndarray:
+    """The samples' preprocessed faces: their stored JPEG (`stored_face`), else their codes decoded by the VQGAN."""
     faces = []
     for s in samples:
         if s.jpg is not None:
-            with Image.open(io.BytesIO(s.jpg)) as im:
-                faces.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
+            faces.append(stored_face(s.jpg, f"sample {s.key}"))
         else:
             faces.append(np.asarray(vqgan.decode(s.tokens[None].astype(np.uint16)), dtype=np.uint8)[0])
     return np.stack(faces)
@@ -243,6 +273,8 @@ def evaluate_table5(model: Talk2Face, shards: str | Path | Sequence[str | Path],
     for column, task, metric in TABLE5:
         try:
             result = evaluate(model, shards, task, **options)
+        except ShardFaceError:
+            raise  # a damaged shard is an error, not a column without data
         except (LookupError, ValueError) as err:
             metrics[column], missing[column] = None, str(err)
             continue
@@ -315,10 +347,13 @@ __all__ = [
     "TASKS",
     "EvalResult",
     "EvalTask",
+    "ShardFaceError",
     "evaluate",
     "evaluate_analysis",
     "evaluate_captions",
     "evaluate_synthesis",
     "evaluate_table5",
+    "real_faces",
     "select_samples",
+    "stored_face",
 ]
