@@ -88,18 +88,17 @@ class AFAD(Converter):
         on_disk = root.listing()
         url_base, path_base = root.url_of(""), root.source_path("")
         splits: dict[str, str] = {}
-        seen: dict[str, int] = {}
+        seen: dict[str, str] = {}
         for number, line in root.lines(LIST_FILE):
             rel = line.strip().replace("\\", "/")
             while rel.startswith("./"):
                 rel = rel[2:]
             source_path = f"{path_base}/{rel}"
             parts = rel.split("/")
-            if rel in seen:  # checked first, so two equal bad lines get two ids
-                yield self.reject(f"{rel} (line {number})", source_path, Reasons.MALFORMED,
-                                  f"{LIST_FILE} line {number}: {rel} repeats line {seen[rel]}")
+            repeat = self.repeated(seen, rel, f"line {number}", source_path, file=LIST_FILE)
+            if repeat:  # checked first, so two equal bad lines get two ids
+                yield repeat
                 continue
-            seen[rel] = number
             if len(parts) != 3 or not parts[0].isdigit() or not parts[2]:
                 yield self.reject(rel or f"{LIST_FILE} line {number}", source_path, Reasons.MALFORMED_NAME,
                                   f"{LIST_FILE} line {number}: expected './<age>/<111|112>/<id>-<n>.jpg': {line[:120]!r}")

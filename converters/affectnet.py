@@ -124,11 +124,10 @@ class AffectNet(Converter):
                 except ValueError as err:
                     yield self._malformed(rel, number, line, path_base, f"non-numeric field ({err})", seen)
                     continue
-                if path in seen:
-                    yield self.reject(f"{path} ({rel} line {number})", source_path, Reasons.MALFORMED,
-                                      f"{rel} line {number}: {path} repeats {seen[path]}")
+                repeat = self.repeated(seen, path, f"{rel} line {number}", source_path)
+                if repeat:
+                    yield repeat
                     continue
-                seen[path] = f"{rel} line {number}"
                 if expression in FILTERED:
                     yield self.filtered(path, source_path, FILTERED[expression], f"{rel} line {number}: expression {expression}")
                     continue

@@ -235,6 +235,22 @@ class Converter:
             source_id = line.split()[0] if line.split() else f"line {number}"
         return self.reject(source_id, root.source_path(rel), Reasons.MALFORMED, f"{rel} line {number}: {what}: {line[:120]!r}")
 
+    def repeated(
+        self, seen: dict[str, str], name: str, where: str, source_path: str, file: str = "", shown: str | None = None
+    ) -> Reject | None:
+        """A reject for a second row of `name` (a repeated row would give two records of one id), else None.
+
+        `where` is this row's place (``line 7``, ``train.csv line 7``, ``row 3``), remembered in `seen`
+        the first time; the reject's id is ``<name> (<where>)``, so two equal rows get two ids, and its
+        detail names both rows: ``<file> <where>: <shown, default name> repeats <first where>``.
+        """
+        first = seen.get(name)
+        if first is None:
+            seen[name] = where
+            return None
+        at = f"{file} {where}" if file else where
+        return self.reject(f"{name} ({where})", source_path, Reasons.MALFORMED, f"{at}: {shown or name} repeats {first}")
+
     @classmethod
     def fake_maker(cls) -> Callable[..., None]:
         """The declared fake-data generator, ``make(folder, variant="default")``; KeyError says how to declare one."""

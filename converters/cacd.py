@@ -125,17 +125,17 @@ class CACD(Converter):
         on_disk = root.listing(IMAGE_FOLDER)
         url_base, path_base = root.url_of(IMAGE_FOLDER), root.source_path(IMAGE_FOLDER)
         splits: dict[int, str] = {}
-        seen: dict[str, int] = {}
+        seen: dict[str, str] = {}
         for row, (age, identity, name) in enumerate(zip(columns["age"], columns["identity"], columns["name"]), start=1):
             if name is None:
                 yield self.reject(f"{STRUCT} row {row}", root.source_path(META_FILE), Reasons.MALFORMED,
                                   f"{META_FILE} {STRUCT} row {row}: empty name cell")
                 continue
             source_path = f"{path_base}/{name}"
-            if name in seen:
-                yield self.reject(f"{name} (row {row})", source_path, Reasons.MALFORMED, f"{META_FILE} {STRUCT} row {row}: {name} repeats row {seen[name]}")
+            repeat = self.repeated(seen, name, f"row {row}", source_path, file=f"{META_FILE} {STRUCT}")
+            if repeat:
+                yield repeat
                 continue
-            seen[name] = row
             if age is None or identity is None:
                 yield self.reject(name, source_path, Reasons.MALFORMED,
                                   f"{META_FILE} {STRUCT} row {row}: age or identity is not a whole number")

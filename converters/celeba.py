@@ -85,17 +85,16 @@ class CelebA(Converter):
         images = next((f for f in folders if root.isdir(f)), folders[0])
         on_disk = root.listing(images)
         partition = dict(self._partition(root, part_file))
-        seen: dict[str, int] = {}
+        seen: dict[str, str] = {}
         identity_file = root.first_existing(*IDENTITY_FILES)
         identities = dict(self._identities(root, identity_file)) if identity_file else {}
         for number, fields in self._rows(root, attr_file):
             name = fields[0]
             source_path = root.source_path(f"{images}/{name}")
-            if name in seen:  # a repeated row would give two records of one id
-                yield self.reject(f"{name} (line {number})", source_path, Reasons.MALFORMED,
-                                  f"{attr_file} line {number}: {name} repeats line {seen[name]}")
+            repeat = self.repeated(seen, name, f"line {number}", source_path, file=attr_file)
+            if repeat:
+                yield repeat
                 continue
-            seen[name] = number
             if len(fields) != 1 + len(ATTRIBUTES):
                 yield self.malformed(root, attr_file, number, " ".join(fields), f"expected 41 fields, got {len(fields)}")
                 continue

@@ -34,8 +34,8 @@ from collections.abc import Iterator
 
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from converters.mm_celeba_hq import MARKERS as HQ_MARKERS
-from converters.mm_celeba_hq import caption_files, hq_photo_id, image_index, index_of
-from schemas import FaceRecord, Reasons, Text, most_held_out, normalize_caption
+from converters.mm_celeba_hq import caption_files, hq_photo_id, image_index, index_of, split_of_lists
+from schemas import FaceRecord, Reasons, Text, normalize_caption
 from schemas.source import Source
 
 CAPTION_FOLDER = "captions"
@@ -113,15 +113,7 @@ class CelebaTextHq(Converter):
     @staticmethod
     def split_lists(root: DatasetRoot) -> dict[str, str]:
         """Image index -> split from the flists (the file name of each line; an index in both goes to test)."""
-        present = {split: rel for split, rel in SPLIT_FILES.items() if root.exists(rel)}
-        if not present:
-            raise ConverterError(f"{root.source_path('')}: neither {' nor '.join(SPLIT_FILES.values())} found")
-        split_of: dict[str, str] = {}
-        for split, rel in present.items():
-            for _, line in root.lines(rel, errors="replace"):
-                idx = index_of(line)
-                split_of[idx] = most_held_out([split, split_of.get(idx, split)])
-        return split_of
+        return split_of_lists(root, SPLIT_FILES, lambda r, rel: (line for _, line in r.lines(rel, errors="replace")))
 
     @staticmethod
     def own_images(root: DatasetRoot) -> dict[str, str]:

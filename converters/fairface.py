@@ -97,11 +97,10 @@ class FairFace(Converter):
                 image = "/".join(parts[-2:])  # <split dir>/<n>.jpg, whatever prefix the copy added
                 rel_image = posixpath.join(folder, image) if folder else image
                 source_path = root.source_path(rel_image)
-                if image in seen:
-                    yield self.reject(f"{image} ({rel} line {number})", source_path, Reasons.MALFORMED,
-                                      f"{rel} line {number}: {image} repeats {seen[image]}")
+                repeat = self.repeated(seen, image, f"{rel} line {number}", source_path)
+                if repeat:
+                    yield repeat
                     continue
-                seen[image] = f"{rel} line {number}"
                 age = repair_age(age)
                 bad = [f"{name} {value!r}" for name, value, known in
                        (("age", age, AGES), ("gender", gender, GENDERS), ("race", race, RACES)) if value not in known]

@@ -234,11 +234,10 @@ class FS2K(Converter):
                 stem = posixpath.join(PHOTO_FOLDER, name.strip().strip("/"))
                 if posixpath.splitext(stem)[1].lower() in IMAGE_EXTENSIONS:
                     stem = posixpath.splitext(stem)[0]  # a copy that wrote the extension
-                if name in seen:
-                    yield self.reject(f"{name} ({where})", root.source_path(stem), Reasons.MALFORMED,
-                                      f"{where}: image_name {name!r} repeats {seen[name]}")
+                repeat = self.repeated(seen, name, where, root.source_path(stem), shown=f"image_name {name!r}")
+                if repeat:
+                    yield repeat
                     continue
-                seen[name] = where
                 try:
                     labels = entry_labels(entry, names)
                 except _BadEntry as err:

@@ -226,7 +226,7 @@ class ImdbWiki(Converter):
         base_url, base_source = root.url_of(folder), root.source_path(folder)
         split_of: dict[str, str] = {}
         texts: dict[tuple[int, str | None], tuple[Text, ...]] = {}
-        seen: dict[str, int] = {}
+        seen: dict[str, str] = {}
         values = {name: column.tolist() for name, column in columns.items()}
         for row, (code, years, gender, path) in enumerate(zip(status.tolist(), age.tolist(), values["gender"],
                                                                cell_texts(paths))):
@@ -236,11 +236,10 @@ class ImdbWiki(Converter):
                 continue
             sid = f"{folder}/{path}"
             source_path = f"{base_source}/{path}"
-            if sid in seen:
-                yield self.reject(f"{sid} (row {row + 1})", source_path, Reasons.MALFORMED,
-                                  f"{mat_rel} row {row + 1}: full_path {path!r} repeats row {seen[sid]}")
+            repeat = self.repeated(seen, sid, f"row {row + 1}", source_path, file=mat_rel, shown=f"full_path {path!r}")
+            if repeat:
+                yield repeat
                 continue
-            seen[sid] = row + 1
             if code != OK:
                 yield self._not_written(code, sid, source_path, f"{mat_rel} row {row + 1}", row, values)
                 continue

@@ -32,7 +32,7 @@ import io
 import pickle
 import posixpath
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from converters.base import Converter, ConverterError, DatasetRoot, Outcome
 from schemas import FaceRecord, Reasons, Text, most_held_out, normalize_caption
@@ -131,6 +131,24 @@ def caption_files(root: DatasetRoot, folder: str) -> list[tuple[str, str]]:
     return [(rel, stem) for _, rel, stem in sorted(found)]
 
 
+def split_of_lists(
+    root: DatasetRoot, split_files: Mapping[str, str], names: Callable[[DatasetRoot, str], Iterable[str]]
+) -> dict[str, str]:
+    """Image index -> split from per-split lists of image names, `names(root, rel)` reading one list.
+
+    An index in several lists goes to the most held-out of their splits; ConverterError when no list exists.
+    """
+    present = {split: rel for split, rel in split_files.items() if root.exists(rel)}
+    if not present:
+        raise ConverterError(f"{root.source_path('')}: neither {' nor '.join(split_files.values())} found")
+    split_of: dict[str, str] = {}
+    for split, rel in present.items():
+        for name in names(root, rel):
+            idx = index_of(name)
+            split_of[idx] = most_held_out([split, split_of.get(idx, split)])
+    return split_of
+
+
 def read_captions(root: DatasetRoot, rel: str, errors: str = "strict") -> list[str]:
     """The non-blank lines of a caption file, normalised; UnicodeDecodeError when not UTF-8 (strict)."""
     data = root.read_bytes(rel)
@@ -196,12 +214,4 @@ class MmCelebaHq(Converter):
     @staticmethod
     def split_lists(root: DatasetRoot) -> dict[str, str]:
         """Image index -> split from the filename pickles (an index in both lists goes to test)."""
-        present = {split: rel for split, rel in SPLIT_FILES.items() if root.exists(rel)}
-        if not present:
-            raise ConverterError(f"{root.source_path('')}: neither {' nor '.join(SPLIT_FILES.values())} found")
-        split_of: dict[str, str] = {}
-        for split, rel in present.items():
-            for name in read_name_list(root, rel):
-                idx = index_of(name)
-                split_of[idx] = most_held_out([split, split_of.get(idx, split)])
-        return split_of
+        return split_of_lists(root, SPLIT_FILES, read_name_list)

@@ -29,12 +29,7 @@ def write(ctx: Context) -> None:
         if fault == "no name":
             ctx.tally.reject(Reasons.MALFORMED_NAME)
             continue
-        if fault == "113":
-            ctx.tally.reject(Reasons.UNKNOWN_LABEL)
-        elif fault == "missing":
-            ctx.tally.reject(Reasons.IMAGE_MISSING)
-        else:
-            ctx.tally.write()
+        ctx.tally.count(fault, {"113": Reasons.UNKNOWN_LABEL, "missing": Reasons.IMAGE_MISSING})
         if fault != "missing":
             jobs.append(ctx.job(f"AFAD-Full/{rel}", SIZE, {"age": age, "gender": "male" if gender == "111" else "female"}, i))
             folders.add(f"{age}/{gender}")

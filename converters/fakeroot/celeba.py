@@ -41,9 +41,8 @@ def write(ctx: Context) -> None:
         labels.update((canonical(a), v == "1") for a, v in zip(ATTRIBUTES, row) if a != "Male")
         if fault != "missing":
             jobs.append(ctx.job(f"Img/img_align_celeba/{name}", SIZE, labels, i))
-        {"short": lambda: ctx.tally.reject(Reasons.MALFORMED), "value": lambda: ctx.tally.reject(Reasons.UNKNOWN_LABEL),
-         "no split": lambda: ctx.tally.reject(Reasons.NO_SPLIT), "missing": lambda: ctx.tally.reject(Reasons.IMAGE_MISSING),
-         None: ctx.tally.write}[fault]()
+        ctx.tally.count(fault, {"short": Reasons.MALFORMED, "value": Reasons.UNKNOWN_LABEL, "no split": Reasons.NO_SPLIT,
+                                "missing": Reasons.IMAGE_MISSING})
     ctx.text("Anno/list_attr_celeba.txt", "".join(attr))
     ctx.text("Eval/list_eval_partition.txt", "".join(part))
     ctx.text("Anno/identity_CelebA.txt", "".join(f"{name} {1 + (i * 7919) % 10177}\n" for i, name in enumerate(names)))

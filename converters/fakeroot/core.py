@@ -141,6 +141,17 @@ class Tally:
         self.read += 1
         self.rejected[reason] += 1
 
+    def count(self, fault: str | None, rejects: Mapping[str, str], filters: Mapping[str, str] | None = None,
+              pairs: int = 1) -> None:
+        """One record by the fault planted in it: rejected for a fault in `rejects`, filtered for one in `filters`, else written."""
+        planted = fault or ""  # no fault: written
+        if planted in rejects:
+            self.reject(rejects[planted])
+        elif filters and planted in filters:
+            self.filter(filters[planted])
+        else:
+            self.write(pairs)
+
     def as_dict(self) -> dict[str, Any]:
         return {"read": self.read, "written": self.written, "pairs": self.pairs,
                 "filtered": dict(sorted(self.filtered.items())), "rejected": dict(sorted(self.rejected.items()))}

@@ -29,8 +29,7 @@ def write(ctx: Context) -> None:
             lines.append(f"{split}/{i + 1}.jpg,{age},{gender},{race},{'True' if ctx.rng.random() < 0.5 else 'False'}")
             if fault != "missing":
                 jobs.append(ctx.job(f"{split}/{i + 1}.jpg", SIZE, {"age": age, "gender": gender.lower(), "race": canonical(race)}, index))
-            {"race": lambda: ctx.tally.reject(Reasons.UNKNOWN_LABEL), "missing": lambda: ctx.tally.reject(Reasons.IMAGE_MISSING),
-             }.get(fault or "", ctx.tally.write)()
+            ctx.tally.count(fault, {"race": Reasons.UNKNOWN_LABEL, "missing": Reasons.IMAGE_MISSING})
             index += 1
         ctx.text(f"fairface_label_{split}.csv", "\n".join(lines) + "\n")
     ctx.paint(jobs)

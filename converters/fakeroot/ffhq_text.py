@@ -30,10 +30,7 @@ def write(ctx: Context) -> None:
             ctx.tally.filter("no caption")
             continue
         ctx.text(f"Text/00_Female/{stem}.txt", body(captions))
-        if fault == "missing":
-            ctx.tally.reject(Reasons.IMAGE_MISSING)
-        else:
-            ctx.tally.write(pairs(captions))
+        ctx.tally.count(fault, {"missing": Reasons.IMAGE_MISSING}, pairs=pairs(captions))
     cut = round(n * 0.9)
     for split, names in (("train", stems[:cut]), ("test", stems[cut:])):
         ctx.bytes(f"{split}/filenames.pickle", pickle.dumps([f"00_Female/{s}" for s in names], protocol=2))

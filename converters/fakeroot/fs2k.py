@@ -54,8 +54,8 @@ def write(ctx: Context) -> None:
                 jobs.append(ctx.job(f"photo/{group}/image{j + 1:04d}{ext}", size, labels, i))
                 sketch = f"sketch/{group.replace('photo', 'sketch')}/sketch{j + 1:04d}{'.png' if group == 'photo2' else '.jpg'}"
                 jobs.append(ctx.job(sketch, size, labels, i, mode="L"))
-            {"hair 7": lambda: ctx.tally.reject(Reasons.UNKNOWN_LABEL), "no gender": lambda: ctx.tally.reject(Reasons.MALFORMED),
-             "missing": lambda: ctx.tally.reject(Reasons.IMAGE_MISSING)}.get(fault or "", ctx.tally.write)()
+            ctx.tally.count(fault, {"hair 7": Reasons.UNKNOWN_LABEL, "no gender": Reasons.MALFORMED,
+                                    "missing": Reasons.IMAGE_MISSING})
             i += 1
     for rel, entries in files.items():
         ctx.text(rel, "[" + ",\n".join(entries) + "]\n")

@@ -22,6 +22,7 @@ RATES = {"no face": 0.10, "several faces": 0.15, "implausible age": 0.005, "nan 
          "half gender": 0.0001, "empty path": 0.0001, "nan dob": 0.0001, "repeat": 0.0001}
 REJECTS = {"missing": Reasons.IMAGE_MISSING, "half gender": Reasons.UNKNOWN_LABEL, "empty path": Reasons.MALFORMED,
            "nan dob": Reasons.MALFORMED}
+FILTERS = {reason: reason for reason in ("no face", "several faces", "implausible age")}
 
 
 def write(ctx: Context) -> None:
@@ -45,12 +46,7 @@ def write(ctx: Context) -> None:
             second = float(ctx.rng.uniform(0.5, 3)) if fault == "several faces" else NAN
             dob = NAN if fault == "nan dob" else datenum(year, month, day, float(ctx.rng.choice([0.0, 0.5])))
             rows.append(("" if fault == "empty path" else path, dob, taken, gender, face, second, f"Person {person}"))
-            if fault in REJECTS:
-                ctx.tally.reject(REJECTS[fault])
-            elif fault in ("no face", "several faces", "implausible age"):
-                ctx.tally.filter(fault)
-            else:
-                ctx.tally.write()
+            ctx.tally.count(fault, REJECTS, filters=FILTERS)
             if fault not in ("missing", "empty path"):
                 labels: dict[str, int | str] = {"age": age}
                 if gender in (0.0, 1.0):

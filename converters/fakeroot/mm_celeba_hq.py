@@ -32,12 +32,7 @@ def write(ctx: Context) -> None:
             ctx.tally.filter("no caption")
             continue
         ctx.text(f"text/celeba-caption/{i}.txt", body(captions))
-        if fault == "no split":
-            ctx.tally.reject(Reasons.NO_SPLIT)
-        elif fault == "missing":
-            ctx.tally.reject(Reasons.IMAGE_MISSING)
-        else:
-            ctx.tally.write(pairs(captions))
+        ctx.tally.count(fault, {"no split": Reasons.NO_SPLIT, "missing": Reasons.IMAGE_MISSING}, pairs=pairs(captions))
     for split, names in splits.items():
         ctx.bytes(f"{split}/filenames.pickle", pickle.dumps(names, protocol=2))
     ctx.shared["mm_celeba_hq"] = {"count": n, "missing": {i for i, f in faults.items() if f == "missing"}}

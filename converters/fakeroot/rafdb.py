@@ -32,9 +32,8 @@ def write(ctx: Context) -> None:
             if fault != "missing":
                 typed = {"expression": EXPRESSIONS[label].lower()} if label in EXPRESSIONS else {}
                 jobs.append(ctx.job(f"Image/aligned/{aligned_name(name)}", SIZE, typed, index))
-            {"compound": lambda: ctx.tally.filter(COMPOUND), "zero": lambda: ctx.tally.reject(Reasons.UNKNOWN_LABEL),
-             "short": lambda: ctx.tally.reject(Reasons.MALFORMED), "missing": lambda: ctx.tally.reject(Reasons.IMAGE_MISSING),
-             }.get(fault or "", ctx.tally.write)()
+            ctx.tally.count(fault, {"zero": Reasons.UNKNOWN_LABEL, "short": Reasons.MALFORMED, "missing": Reasons.IMAGE_MISSING},
+                            filters={"compound": COMPOUND})
             index += 1
     ctx.text("EmoLabel/list_patition_label.txt", "\n".join(lines) + "\n")
     ctx.paint(jobs)

@@ -9,7 +9,7 @@ files is model/tokenizers/taming_logs.py; the networks are model/tokenizers/vqga
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 VQMODEL_TARGET = "taming.models.vqgan.VQModel"
@@ -102,6 +102,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def small(config: VQGANConfig) -> VQGANConfig:
+    """`config`'s family small: 32 channels at full size, one block per level, 128 channels at the codes."""
+    return replace(config, ddconfig={**config.ddconfig, "z_channels": 128, "ch": 32, "num_res_blocks": 1},
+                   embed_dim=128, extra=dict(config.extra))
+
+
 FFHQ_F16 = VQGANConfig(
     ddconfig={"double_z": False, "z_channels": 256, "resolution": 256, "in_channels": 3, "out_ch": 3,
               "ch": 128, "ch_mult": [1, 1, 2, 2, 4], "num_res_blocks": 2, "attn_resolutions": [16],
@@ -113,13 +119,7 @@ FFHQ_F16 = VQGANConfig(
 # (GroupNorm's 32 groups allow no fewer). z_channels and embed_dim stay at 128 so that even at
 # batch 1 every 1x1 conv input exceeds 20,480 values and takes the same oneDNN kernel as at batch
 # 2+ (PyTorch's CPU conv heuristic): codes and pixels do not depend on the batch size.
-TINY_F16 = VQGANConfig(
-    ddconfig={"double_z": False, "z_channels": 128, "resolution": 256, "in_channels": 3, "out_ch": 3,
-              "ch": 32, "ch_mult": [1, 1, 2, 2, 4], "num_res_blocks": 1, "attn_resolutions": [16],
-              "dropout": 0.0},
-    embed_dim=128,
-    n_embed=1024,
-)
+TINY_F16 = small(FFHQ_F16)
 # taming's vqgan_gumbel_f8 (OpenImages, the paper's Table 5 ablation): 4 levels, a 32x32 grid of 8,192 codes
 GUMBEL_TEMPERATURE_SCHEDULER = {
     "target": "taming.lr_scheduler.LambdaWarmUpCosineScheduler",
@@ -134,17 +134,8 @@ OPENIMAGES_F8_GUMBEL = VQGANConfig(
     kind="gumbel-vqgan",
     extra={"kl_weight": 1.0e-08, "temperature_scheduler_config": GUMBEL_TEMPERATURE_SCHEDULER},
 )
-# The f=8 Gumbel family small (32 channels at full size, one block per level), all 8,192 codes, so
-# codes above 1,023 and the 1,024-code grid are exercised; 128 channels at the codes, as in TINY_F16.
-TINY_GUMBEL_F8 = VQGANConfig(
-    ddconfig={"double_z": False, "z_channels": 128, "resolution": 256, "in_channels": 3, "out_ch": 3,
-              "ch": 32, "ch_mult": [1, 1, 2, 4], "num_res_blocks": 1, "attn_resolutions": [32],
-              "dropout": 0.0},
-    embed_dim=128,
-    n_embed=8192,
-    kind="gumbel-vqgan",
-    extra={"kl_weight": 1.0e-08, "temperature_scheduler_config": GUMBEL_TEMPERATURE_SCHEDULER},
-)
+# The f=8 Gumbel family small, all 8,192 codes, so codes above 1,023 and the 1,024-code grid are exercised.
+TINY_GUMBEL_F8 = small(OPENIMAGES_F8_GUMBEL)
 PRESETS: dict[str, tuple[VQGANConfig, int]] = {  # name -> (architecture, torch.manual_seed)
     "tiny-random": (TINY_F16, 0),
     "ffhq-random": (FFHQ_F16, 0),

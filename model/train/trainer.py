@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import dataclasses
 import json
 import math
@@ -46,6 +45,7 @@ from model.train.corpus import (
     fit_model_config,
 )
 from model.train.loader import LoaderPosition, ShardDataset, make_loader
+from model.train.logs import Logs, TensorBoardMissing, summary_writer_class
 from model.train.mixture import Mixture
 from model.train.sequences import TASKS, SequenceBuilder, parse_tasks
 from model.train.shards import ReadPolicy, resolve_shards
@@ -320,61 +320,6 @@ def init_model(config: TrainConfig) -> Talk2Face:
         print(f"init_from {path}: using its model config {model.config}", file=sys.stderr)
         config.model = model.config
     return model.train()
-
-
-class TensorBoardMissing(ImportError):
-    """tensorboard=true, but TensorBoard is not installed."""
-
-
-def summary_writer_class() -> Any:
-    """torch's TensorBoard SummaryWriter, imported only when asked for; TensorBoardMissing says what to install."""
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError as err:
-        raise TensorBoardMissing(f"tensorboard=true needs TensorBoard ({err}); install it with "
-                          "pip install '.[tensorboard]' (or pip install tensorboard), or leave tensorboard=false") from err
-    return SummaryWriter
-
-
-class Logs:
-    """train_log.csv, val_log.csv and (when asked for) TensorBoard under <workdir>/tensorboard/, written by rank 0."""
-
-    TRAIN = ["step", "loss", "lr", "grad_norm", "tokens", "tokens_per_s", "elapsed_s"]
-    VAL = ["step", "task", "loss"]
-
-    def __init__(self, workdir: Path, tensorboard: bool) -> None:
-        self.train = self._open(workdir / "train_log.csv", self.TRAIN)
-        self.val = self._open(workdir / "val_log.csv", self.VAL)
-        self.board = summary_writer_class()(str(workdir / "tensorboard")) if tensorboard else None
-
-    @staticmethod
-    def _open(path: Path, header: list[str]) -> Any:
-        new = not path.exists()
-        f = open(path, "a", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        writer = csv.writer(f)
-        if new:
-            writer.writerow(header)
-        return f, writer
-
-    def log_train(self, row: dict[str, float]) -> None:
-        self.train[1].writerow([row[k] for k in self.TRAIN])
-        self.train[0].flush()
-        if self.board:
-            for k in ("loss", "lr", "grad_norm", "tokens_per_s"):
-                self.board.add_scalar(f"train/{k}", row[k], int(row["step"]))
-
-    def log_val(self, step: int, losses: dict[str, float]) -> None:
-        for task, loss in losses.items():
-            self.val[1].writerow([step, task, loss])
-            if self.board:
-                self.board.add_scalar(f"val/{task}", loss, step)
-        self.val[0].flush()
-
-    def close(self) -> None:
-        self.train[0].close()
-        self.val[0].close()
-        if self.board:
-            self.board.close()
 
 
 def gather(obj: Any, world: int) -> list[Any]:
