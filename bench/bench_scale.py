@@ -9,9 +9,9 @@ face encoded; palette is NOT a VQGAN, it is fast so the pipeline's own cost show
 one fresh launcher process per build (`build_child`, run as ``bench_scale.py _build``);
 (c) records for each build, from this (the monitoring) process:
 
-* wall seconds of the launcher process, and CPU seconds of the launcher and every process under it
-  (``RUSAGE_CHILDREN`` after the launcher is reaped: it includes the workers the launcher reaped;
-  the sum of the last sampled psutil CPU times per process is kept beside it as a cross-check);
+* wall seconds of the launcher process, and CPU seconds of the launcher and every process under it:
+  the larger of ``RUSAGE_CHILDREN`` after the launcher is reaped (it includes only the workers that
+  were reaped in turn) and the sum of the last sampled psutil CPU times of every process seen;
 * peak RSS per process: a sampler thread polls the launcher and its descendants every 0.25 s
   (psutil); the launcher's peak, the largest worker's peak and the peak of their sum;
 * seconds per stage: the ``talk2face`` Beam counters ``<stage>.msec`` (pipeline/meter.py), busy time
@@ -188,7 +188,7 @@ def _role(proc: Any, launcher: int) -> str:
         return "worker"
     if "sdk_worker" in cmd or "apache_beam" in cmd:
         return "beam worker"
-    if "resource_tracker" in cmd or "semaphore_tracker" in cmd:
+    if "resource_tracker" in cmd or "semaphore_tracker" in cmd or cmd.startswith("/bin/sh "):
         return "helper"
     if "multiprocessing" in cmd or "distributed" in cmd:
         return "dask process"
@@ -286,6 +286,10 @@ class BuildFigures:
     peaks: list[tuple[str, int]] = field(default_factory=list)  # (role, peak RSS) of every process seen
 
     @property
+    def cpu_total(self) -> float:
+        return max(self.cpu, self.cpu_sampled)
+
+    @property
     def records_per_s(self) -> float:
         return self.records / self.wall if self.wall else 0.0
 
@@ -361,7 +365,7 @@ def markdown(runs: Sequence[BuildFigures]) -> str:
     for r in runs:
         lines.append(
             f"| {r.runner} | {'yes' if r.ok else 'NO'} | {r.records:,} | {r.pairs:,} | {r.samples:,} | {r.shards} | "
-            f"{r.wall:.1f} | {r.cpu:.1f} | {1000 * r.cpu / max(r.records, 1):.2f} | {r.records_per_s:.1f} | "
+            f"{r.wall:.1f} | {r.cpu_total:.1f} | {1000 * r.cpu_total / max(r.records, 1):.2f} | {r.records_per_s:.1f} | "
             f"{mib(r.launcher_peak_rss)} | {mib(r.worker_peak_rss)} | {mib(r.total_peak_rss)} | "
             f"{sum(r.output_bytes.values()) / 1e6:.1f} | {'= expected.json' if not r.accounting else 'MISMATCH'} | "
             f"{r.load[0]:.1f} / {r.load[1]:.1f} |")
@@ -395,6 +399,57 @@ def markdown(runs: Sequence[BuildFigures]) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- projection to F=1 on Dataflow
+
+ENCODER_GFLOP = 138.6  # FFHQ f=16 encoder per 256x256 face (bench/RESULTS.md, Tokenizers)
+ENCODER_CPU_S = 2.87  # CPU-seconds per face, fp32 batch 8, this VM (bench/RESULTS.md, Tokenizers)
+PALETTE_FACES_PER_S = 15_621  # palette encode, one thread (bench/RESULTS.md, Palette tokenizer)
+JPEG_GROWTH = 4.6  # shard bytes with --keep-images / without (bench/RESULTS.md, Post-build check)
+
+
+def projection(run: dict[str, Any], scale: float, gpus: int, gpu_tflops: float, vcpus: int, decode_ms: float,
+               gpu_price: float, target_shard_mb: float) -> str:
+    """F=1 on Dataflow from one measured, metered run at `scale` (its JSON); every assumption in the text."""
+    grow = 1 / scale
+    records, samples = run["records"] * grow, run["samples"] * grow
+    cpu = max(run["cpu"], run["cpu_sampled"])
+    stages = run["stages"]
+    busy = sum(stages.values()) or 1.0
+    palette_cpu = run["samples"] / PALETTE_FACES_PER_S
+    pipeline_cpu = (cpu - palette_cpu) * grow  # everything but the tokenizer, linear in records (measured)
+    fake_decode_s = cpu * stages.get("LoadFaces", 0) / busy / max(run["records"], 1)
+    extra_decode = max(decode_ms / 1000 - fake_decode_s, 0) * (records + samples)  # each unique face decoded twice
+    cpu_side_h = (pipeline_cpu + extra_decode) / 3600
+    gpu_faces_s = gpu_tflops * 1e12 / (ENCODER_GFLOP * 1e9)
+    gpu_h = samples / (gpus * gpu_faces_s) / 3600
+    wall_h = max(gpu_h, cpu_side_h / (gpus * vcpus))
+    shuffle_gb = sum(s["bytes"] for s in run["shuffles"].values()) * grow / 1e9
+    shard_bytes = run["output_bytes"]["shards"] / max(run["samples"], 1)
+    per_shard = int(target_shard_mb * 1e6 / (shard_bytes * JPEG_GROWTH) // 1000 * 1000) or 1000
+    return "\n".join([
+        f"* Measured at F={scale:g} ({run['runner']}): {run['records']:,} records, {run['samples']:,} faces, "
+        f"{cpu:,.0f} CPU-s in all, of which the palette encoder ~{palette_cpu:.0f} s; LoadFaces "
+        f"{1000 * fake_decode_s:.2f} CPU-ms per fake record (busy share of CPU); shards {shard_bytes:,.0f} B per sample "
+        "(tokens + JSON); shuffles as metered.",
+        f"* Assumed: F=1 is {grow:g}x F={scale:g} in records, faces and every per-record cost (linear: the F=0.01 "
+        f"vs F=0.1 ratio is the check); a real image costs {decode_ms:g} ms to decode and cut (fakes are 48-80 px) "
+        f"and each unique face is decoded twice; the FFHQ encoder is {ENCODER_GFLOP} GFLOP per face and a GPU "
+        f"sustains {gpu_tflops:g} TFLOP/s on it (ASSUMED, not measured: no GPU here) = {gpu_faces_s:.0f} faces/s.",
+        f"* F=1: {records / 1e6:.2f}M records, {samples / 1e6:.2f}M faces. CPU side (read, decode twice, dedupe, leaks, "
+        f"shuffles, write): ~{cpu_side_h:,.0f} vCPU-hours; the VQGAN on CPU instead would be "
+        f"{samples * ENCODER_CPU_S / 3600:,.0f} CPU-hours (measured 2.87 CPU-s/face).",
+        f"* Dataflow, {gpus} workers with {vcpus} vCPUs and one GPU each: encoding ~{gpu_h:.2f} h, CPU side "
+        f"~{cpu_side_h / (gpus * vcpus):.2f} h on their {gpus * vcpus} vCPUs, overlapping: ~{wall_h + 0.2:.1f} h with "
+        f"~0.2 h start-up, {gpus * (wall_h + 0.2):.1f} worker-hours (~${gpus * (wall_h + 0.2) * gpu_price:,.0f} at an "
+        f"ASSUMED ${gpu_price:g} per GPU-worker-hour); shuffles ~{shuffle_gb:.1f} GB.",
+        f"* Shard policy: {shard_bytes:,.0f} B per sample without JPEGs, ~{shard_bytes * JPEG_GROWTH:,.0f} B with "
+        f"(x{JPEG_GROWTH}, measured at toy size); ~{target_shard_mb:g} MB shards with JPEGs = ~{per_shard:,} samples "
+        f"per shard, {samples / per_shard:,.0f} shards at F=1 ({samples / per_shard / gpus:.0f} per GPU worker); "
+        f"the default 5000 gives {samples / 5000:,.0f} shards of ~{5000 * shard_bytes / 1e6:.0f} MB "
+        f"(~{5000 * shard_bytes * JPEG_GROWTH / 1e6:.0f} MB with JPEGs).",
+    ])
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["_build"]:
@@ -404,6 +459,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         p.add_argument("--samples-per-shard", type=int)
         a = p.parse_args(args[1:])
         build_child(a.runner, a.root, a.out, a.result, a.samples_per_shard, a.dask_memory)
+        return
+    if args[:1] == ["project"]:
+        p = argparse.ArgumentParser(description="project a measured run (bench_scale --json) to F=1 on Dataflow")
+        p.add_argument("json", type=Path)
+        p.add_argument("--runner", help="which run of the JSON (default: the first with stage figures)")
+        p.add_argument("--scale", type=float, help="the run's F (default: from its root's expected.json)")
+        p.add_argument("--gpus", type=int, default=8)
+        p.add_argument("--gpu-tflops", type=float, default=40.0, help="ASSUMED sustained TFLOP/s per GPU")
+        p.add_argument("--vcpus", type=int, default=8)
+        p.add_argument("--decode-ms", type=float, default=10.0, help="ASSUMED ms to decode and cut a real image")
+        p.add_argument("--gpu-price", type=float, default=1.0, help="ASSUMED $ per GPU-worker-hour")
+        p.add_argument("--shard-mb", type=float, default=256.0, help="target shard size with JPEGs")
+        a = p.parse_args(args[1:])
+        runs = [r for r in json.loads(a.json.read_text()) if r["stages"] and (a.runner in (None, r["runner"]))]
+        scale = a.scale or json.loads((Path(runs[0]["root"]) / "expected.json").read_text())["scale"]
+        print(projection(runs[0], scale, a.gpus, a.gpu_tflops, a.vcpus, a.decode_ms, a.gpu_price, a.shard_mb))
         return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     where = p.add_mutually_exclusive_group(required=True)
@@ -438,7 +509,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"\n{os.cpu_count()} cores; root {root}\n")
     print(markdown(runs))
     if a.json:
-        a.json.write_text(json.dumps([asdict(r) | {"records_per_s": r.records_per_s} for r in runs], indent=1))
+        a.json.write_text(json.dumps([asdict(r) | {"records_per_s": r.records_per_s, "root": str(root)} for r in runs],
+                                     indent=1))
 
 
 if __name__ == "__main__":
