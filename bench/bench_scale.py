@@ -2,6 +2,7 @@
 
     PYTHONPATH=. python bench/bench_scale.py --scale 0.01 --runners direct,mp,dask --work /tmp/scalebench
     PYTHONPATH=. python bench/bench_scale.py --root /tmp/scalebench/root01 --runners dask,mp --work /tmp/scalebench
+    PYTHONPATH=. python bench/bench_scale.py project F.json --runner mp   # F=1 on Dataflow, assumptions printed
 
 (a) writes a fake root (``converters.fakeroot.make_root``) at ``--scale F``, or reuses ``--root PATH``
 (it must hold expected.json); (b) builds it with ``--vqgan-preset palette --no-token-cache`` (every
