@@ -109,7 +109,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[BuildConfig, list[str
         )
     except ValueError as err:  # one line, status 2, before any pipeline work (no usage dump: the flags parsed)
         p.exit(2, f"{p.prog}: error: {err}\n")
-    return config, runner_aliases(beam_args)
+    return config, dask_partitions(runner_aliases(beam_args))
 
 
 def command_line(argv: Sequence[str] | None) -> str:
@@ -126,6 +126,23 @@ def runner_aliases(beam_args: Sequence[str]) -> list[str]:
             out[i] = f"--runner={RUNNER_ALIASES[value.lower()]}"
         elif arg == "--runner" and i + 1 < len(out) and out[i + 1].lower() in RUNNER_ALIASES:
             out[i + 1] = RUNNER_ALIASES[out[i + 1].lower()]
+    return out
+
+
+def dask_partitions(beam_args: Sequence[str]) -> list[str]:
+    """Beam options with ``--dask_partition_size=1`` added on the DaskRunner unless its partitioning is given.
+
+    Beam 2.77's DaskRunner makes a `beam.Create` one Dask bag partition of up to 128 elements and
+    keeps a bag's partition count through every GroupByKey (and Reshuffle is a no-op there), so
+    the build's dozen datasets would be one partition and every stage one task on one worker
+    (bench/RESULTS.md, "Builds at scale"). One dataset per partition spreads the build.
+    """
+    out = list(beam_args)
+    names = {arg.partition("=")[0] for arg in out}
+    runner = next((arg.partition("=")[2] or (out[i + 1] if i + 1 < len(out) else "")
+                   for i, arg in enumerate(out) if arg.partition("=")[0] == "--runner"), "")
+    if runner.endswith("DaskRunner") and not names & {"--dask_npartitions", "--dask_partition_size"}:
+        out.append("--dask_partition_size=1")
     return out
 
 

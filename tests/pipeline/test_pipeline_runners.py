@@ -93,3 +93,16 @@ def test_dask_runner_limits_that_shape_the_pipeline(dask_cluster, tmp_path):
         pytest.skip("Beam's DaskRunner now routes tagged outputs and finish_bundle output correctly")
     assert got["rest"] == got["threes"] == 300, got  # every consumer got all 300 elements
     assert got["batched"] < 300, got  # the last batch of each bundle was dropped
+
+
+def test_dask_runner_gets_one_dataset_per_partition_unless_told(tmp_path):
+    """Without it the DaskRunner runs the whole build as one partition, on one worker (bench/RESULTS.md)."""
+    dask = beam_runner.runner_aliases(["--runner", "DaskRunner", "--dask_client_address=tcp://h:1"])
+    assert beam_runner.dask_partitions(dask)[-1] == "--dask_partition_size=1"
+    assert beam_runner.dask_partitions(["--runner=DaskRunner", "--dask_npartitions=8"]) == [
+        "--runner=DaskRunner", "--dask_npartitions=8"]
+    assert beam_runner.dask_partitions(["--direct_num_workers=2"]) == ["--direct_num_workers=2"]
+    (tmp_path / "rafdb").mkdir()
+    config, args = beam_runner.parse_args(["--input-root", str(tmp_path), "--output", str(tmp_path / "out"),
+                                           "--vqgan-preset", "palette", "--runner=dask"])
+    assert "--dask_partition_size=1" in args and config.datasets[0].key == "rafdb"
