@@ -47,6 +47,7 @@ from model.infer.templates import (
     generate_image_codes,
 )
 from model.sampling import SamplingConfig
+from model.train.sequences import SequenceBuilder
 from model.train.shards import read_shards, resolve_shards
 from model.transformer import Talk2Face
 from schemas.sample import ShardSample
@@ -143,7 +144,7 @@ class EvalResult:
 
 def evaluate_analysis(
     model: Talk2Face, samples: Sequence[ShardSample], task: EvalTask, *, constrain: bool = True,
-    config: SamplingConfig = ANSWER_SAMPLING, batch_size: int = 32,
+    config: SamplingConfig = ANSWER_SAMPLING, batch_size: int = 32, builder: SequenceBuilder | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Ask every face its task's questions (``cacd age:``); MAE for ages, else accuracy (overall and per key)."""
     rows: list[tuple[int, str, str, LabelValue]] = []  # sample, question, key, label
@@ -157,7 +158,7 @@ def evaluate_analysis(
         raise LookupError(f"no {task.dataset} labels for keys {task.keys} in the selected samples")
     codes = np.stack([samples[i].tokens for i, _, _, _ in rows])
     answers = answer_questions(model, codes, [q for _, q, _, _ in rows], constrain=constrain, config=config,
-                               batch_size=batch_size)
+                               batch_size=batch_size, builder=builder)
     predictions = [{"key": samples[i].key, "question": q, "answer": a.text, "value": a.value, "label": y}
                    for (i, q, _, y), a in zip(rows, answers)]
     values = [a.value for a in answers]
@@ -179,10 +180,11 @@ def evaluate_analysis(
 
 def evaluate_captions(
     model: Talk2Face, samples: Sequence[ShardSample], dataset: str, *, config: SamplingConfig = CAPTION_SAMPLING,
-    batch_size: int = 32, tokenizer: str = "auto", meteor: bool | None = None,
+    batch_size: int = 32, tokenizer: str = "auto", meteor: bool | None = None, builder: SequenceBuilder | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Caption every face and score against all of its `dataset` captions."""
-    hyps = generate_captions(model, np.stack([s.tokens for s in samples]), config=config, batch_size=batch_size)
+    hyps = generate_captions(model, np.stack([s.tokens for s in samples]), config=config, batch_size=batch_size,
+                             builder=builder)
     refs = {s.key: [t.text for t in s.texts if t.dataset == dataset and t.kind == "caption"] for s in samples}
     metrics = caption_metrics({s.key: h for s, h in zip(samples, hyps)}, refs, tokenizer=tokenizer, meteor=meteor)
     metrics["n"] = float(len(samples))
@@ -239,6 +241,7 @@ def evaluate(
     caption_tokenizer: str = "auto",
     meteor: bool | None = None,
     seed: int = 0,
+    builder: SequenceBuilder | None = None,
 ) -> EvalResult:
     """Run one benchmark of TASKS on the test (else val) split of `shards`.
 
@@ -254,16 +257,17 @@ def evaluate(
         raise ValueError("synthesis needs a VQGAN (--vqgan-preset or --vqgan-config/--vqgan-checkpoint) and an "
                          "Inception network (--inception PATH)")
     split, samples = select_samples(shards, spec.dataset, spec.kind, split, limit, with_jpg=spec.kind == "synthesis")
-    setting: dict[str, Any] = {"n_samples": len(samples)}
+    setting: dict[str, Any] = {"n_samples": len(samples), "digits": bool(builder is not None and builder.digits)}
     metrics: dict[str, Any]
     if spec.kind == "attributes":
         cfg = config or ANSWER_SAMPLING
-        metrics, preds = evaluate_analysis(model, samples, spec, constrain=constrain, config=cfg, batch_size=batch_size)
+        metrics, preds = evaluate_analysis(model, samples, spec, constrain=constrain, config=cfg, batch_size=batch_size,
+                                           builder=builder)
         setting["constrained"] = constrain
     elif spec.kind == "caption":
         cfg = config or CAPTION_SAMPLING
         metrics, preds = evaluate_captions(model, samples, spec.dataset, config=cfg, batch_size=batch_size,
-                                           tokenizer=caption_tokenizer, meteor=meteor)
+                                           tokenizer=caption_tokenizer, meteor=meteor, builder=builder)
     else:
         cfg = config or IMAGE_SAMPLING
         assert vqgan is not None and extractor is not None
