@@ -57,7 +57,7 @@ def train_signal(corpus: Path, workdir: Path, steps: int | None, tasks: str, see
     if steps is not None:
         config.max_steps, config.eval_every = steps, max(1, steps // 8)
         config.warmup_steps = min(config.warmup_steps, max(1, steps // 10))
-        config.checkpoint_every = steps
+        config.checkpoint_every = max(1, steps // 4)
     started = time.time()
     train(config, workdir)
     return {"steps": config.max_steps, "tasks": tasks, "batch_size": config.batch_size,

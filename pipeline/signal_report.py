@@ -106,3 +106,63 @@ table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 6px}}
 <h2>Held-out faces and the answers generated for them</h2>{''.join(held)}
 <h2>Held-out captions (generated, then a reference)</h2><ul>{caps}</ul></body></html>"""
     (out / "report.html").write_text(page, encoding="utf-8")
+
+
+def render_docs(report_dir: Path, docs: Path) -> list[Path]:
+    """PNG copies for the README: the prompt grid (from report.html) and the learning curves (from report.json)."""
+    import re
+
+    from PIL import Image, ImageDraw
+
+    docs.mkdir(parents=True, exist_ok=True)
+    page = (report_dir / "report.html").read_text(encoding="utf-8")
+    section = page.split("<h2>Text &rarr; face", 1)[1].split("<h2>", 1)[0]
+    found = re.findall(r'<img src="data:image/png;base64,([^"]+)"><figcaption>(.*?)<br>read back: (.*?)</figcaption>', section)
+    cell, cols = 128, 5
+    rows = (len(found) + cols - 1) // cols
+    grid = Image.new("RGB", (cols * cell, rows * (cell + 30)), "white")
+    draw = ImageDraw.Draw(grid)
+    for i, (data, text, seen) in enumerate(found):
+        x, y = (i % cols) * cell, (i // cols) * (cell + 30)
+        grid.paste(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB").resize((cell, cell)), (x, y))
+        words = html.unescape(text).replace("The ", "").replace("This ", "")
+        draw.text((x + 2, y + cell + 1), words[:24], fill="black")
+        draw.text((x + 2, y + cell + 14), ("-> " + seen)[:24], fill="#a00")
+    faces = docs / "signal_faces.png"
+    grid.save(faces)
+    series = {k: [tuple(p) for p in v] for k, v in json.loads((report_dir / "report.json").read_text())["curves"].items()}
+    w, h, pad = 640, 300, 40
+    chart = Image.new("RGB", (w, h), "white")
+    draw = ImageDraw.Draw(chart)
+    points = [p for line in series.values() for p in line]
+    x1, y0, y1 = max(s for s, _ in points), min(v for _, v in points), max(v for _, v in points)
+    for i, (name, line) in enumerate(sorted(series.items())):
+        xy = [(pad + (w - 2 * pad) * s / x1, h - pad - (h - 2 * pad) * (v - y0) / max(1e-9, y1 - y0)) for s, v in line]
+        draw.line(xy, fill=COLOURS[i % len(COLOURS)], width=2)
+        draw.text((w - 200, pad + 14 * i), name, fill=COLOURS[i % len(COLOURS)])
+    draw.text((pad, pad - 14), f"loss {y1:.2f}", fill="black")
+    draw.text((pad, h - pad + 4), f"{y0:.2f}    step 0 .. {x1}", fill="black")
+    curve = docs / "signal_curve.png"
+    chart.save(curve)
+    return [faces, curve]
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    """The report's figures as a Markdown table (for bench/RESULTS.md)."""
+    lines = ["| decoding | figure | value | chance | target | met | n |", "|---|---|---|---|---|---|---|"]
+    for group, values in report["figures"].items():
+        for name, fig in values.items():
+            if isinstance(fig, dict) and "target" in fig:
+                value = "n/a" if fig["value"] is None else f"{fig['value']:.3g}"
+                lines.append(f"| {group} | {name} | {value} | {fig['chance']:.3g} | {fig['target']} | "
+                             f"{'yes' if fig['met'] else '**no**'} | {fig['n']} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m pipeline.signal_report signal docs: the README's PNGs and the RESULTS table
+    import sys
+
+    folder = Path(sys.argv[1])
+    print(markdown_table(json.loads((folder / "report.json").read_text())))
+    if len(sys.argv) > 2:
+        print(*render_docs(folder, Path(sys.argv[2])))

@@ -94,7 +94,7 @@ class TrainConfig:
             return cls(model=Talk2FaceConfig.small(), batch_size=16, max_steps=5000, lr=5e-4, warmup_steps=200)
         if name == "signal":  # `make signal` (pipeline/signal.py): about 10 minutes on 2 quiet CPU cores
             return cls(model=Talk2FaceConfig.tiny(), batch_size=16, max_steps=400, lr=2e-3, warmup_steps=40,
-                       num_workers=0, shuffle_buffer=500, eval_every=50, eval_batches=2, checkpoint_every=100,
+                       num_workers=0, shuffle_buffer=200, eval_every=50, eval_batches=2, checkpoint_every=100,
                        log_every=10)
         if name == "paper":
             # the paper: batch 192 (24 per GPU x 8 GPUs), 500k steps, AdamW (0.9, 0.999), lr 2e-4 with linear
