@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -
 DEMO   ?= demo
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo signal test lint bench clean
 
 install: $(STAMP)
 
@@ -27,6 +27,12 @@ $(STAMP): pyproject.toml Makefile
 demo: install
 	$(BIN)/python -m pipeline.demo $(DEMO)
 
+# issue 13: the signal corpus (faces drawn from their labels), trained and scored on its held-out split; signal/report.{json,html}
+SIGNAL ?= signal
+SIGNAL_ARGS ?= --steps 200 --tasks face_to_caption,face_to_attributes --limit 60
+signal: install
+	$(BIN)/python -m pipeline.signal $(SIGNAL) $(SIGNAL_ARGS)
+
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -39,4 +45,4 @@ bench: install
 	for b in bench/bench_*.py; do grep -q -- '"--quick"' $$b || continue; echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) $(SIGNAL) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

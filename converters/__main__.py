@@ -4,6 +4,7 @@
     python -m converters preview celeba /data/celeba --limit 5
     python -m converters fake celeba /tmp/raw/celeba --variant flat
     python -m converters fake-root /tmp/raw --scale 0.01 --seed 0
+    python -m converters fake-root /tmp/raw --scale 0.01 --signal
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--scale", type=float, required=True, help="fraction of each dataset's real size (1 = full size)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--workers", type=int, default=2, help="processes drawing pictures (default 2)")
+    r.add_argument("--signal", action="store_true",
+                   help="draw every face from its labels and caption the face drawn (SignalPainter), so a model can learn")
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -92,7 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "fake-root":
             from converters.fakeroot import make_root
 
-            expected = make_root(Path(args.out), args.scale, args.seed, workers=args.workers)
+            painter = None
+            if args.signal:
+                from converters.fakeroot.signal import SignalPainter
+
+                painter = SignalPainter()
+            expected = make_root(Path(args.out), args.scale, args.seed, painter=painter, workers=args.workers)
             total = sum(d["read"] for d in expected["datasets"].values())
             print(f"wrote {len(expected['datasets'])} datasets ({total} records) and expected.json to {args.out}")
             return 0

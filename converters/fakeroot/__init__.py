@@ -24,7 +24,7 @@ from typing import Any
 from converters.fakeroot.core import Context, DistinctPainter, Painter, Tally
 from schemas.progress import track
 
-_NOT_WRITERS = frozenset({"core", "captions"})
+_NOT_WRITERS = frozenset({"core", "captions", "signal"})  # shared machinery, not dataset writers
 
 
 def _writers() -> tuple[tuple[str, ...], dict[str, str]]:

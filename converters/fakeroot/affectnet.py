@@ -43,12 +43,16 @@ def write(ctx: Context) -> None:
             valence, arousal = (-2.0, -2.0) if expression in FILTERED else (float(va[i, 0]), float(va[i, 1]))
             x, y = (int(v) for v in ctx.rng.integers(2, 12, 2))
             w = 0 if fault == "box" else int(ctx.rng.integers(40, 64 - max(x, y)))
-            landmarks = [] if fault == "short" else [";".join(f"{v:.2f}" for v in ctx.rng.uniform(x, x + w + 1, 136))]
-            lines.append(",".join([path, str(x), str(y), str(w), str(w), *landmarks, str(expression),
-                                   f"{valence:g}" if valence == -2 else f"{valence:.6f}",
-                                   f"{arousal:g}" if arousal == -2 else f"{arousal:.6f}"]))
+            h = w
             labels: dict[str, LabelValue] = {} if expression not in range(len(EXPRESSIONS)) else {
                 "expression": EXPRESSIONS[expression].lower(), "valence": _two(valence), "arousal": _two(arousal)}
+            head = ctx.box(labels, index, SIZE) if fault != "box" else None
+            if head is not None:  # the painter's face: the box holds its whole head
+                x, y, w, h = head[0], head[1], head[2] - head[0], head[3] - head[1]
+            landmarks = [] if fault == "short" else [";".join(f"{v:.2f}" for v in ctx.rng.uniform(x, x + w + 1, 136))]
+            lines.append(",".join([path, str(x), str(y), str(w), str(h), *landmarks, str(expression),
+                                   f"{valence:g}" if valence == -2 else f"{valence:.6f}",
+                                   f"{arousal:g}" if arousal == -2 else f"{arousal:.6f}"]))
             if fault != "missing":
                 jobs.append(ctx.job(f"Manually_Annotated_Images/{path}", SIZE, labels, index))
             if fault == "short":

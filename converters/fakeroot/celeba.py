@@ -23,7 +23,7 @@ def write(ctx: Context) -> None:
     faults = ctx.pick(n, {"short": 0.0003, "value": 0.0003, "no split": 0.0003, "missing": 0.001})
     values = ctx.rng.choice(np.array(["-1", "1"]), size=(n, len(ATTRIBUTES)))
     attr = [f"{n}\n", " ".join(ATTRIBUTES) + " \n"]
-    part, jobs, names = [], [], []
+    part, jobs, names, all_labels = [], [], [], []
     for i in range(n):
         name = f"{i + 1:06d}.jpg"
         names.append(name)
@@ -39,6 +39,7 @@ def write(ctx: Context) -> None:
             part.append(f"{name} {split}\n")
         labels: dict[str, bool | str] = {"gender": "male" if row[ATTRIBUTES.index("Male")] == "1" else "female"}
         labels.update((canonical(a), v == "1") for a, v in zip(ATTRIBUTES, row) if a != "Male")
+        all_labels.append(labels)
         if fault != "missing":
             jobs.append(ctx.job(f"Img/img_align_celeba/{name}", SIZE, labels, i))
         ctx.tally.count(fault, {"short": Reasons.MALFORMED, "value": Reasons.UNKNOWN_LABEL, "no split": Reasons.NO_SPLIT,
@@ -47,6 +48,6 @@ def write(ctx: Context) -> None:
     ctx.text("Eval/list_eval_partition.txt", "".join(part))
     ctx.text("Anno/identity_CelebA.txt", "".join(f"{name} {1 + (i * 7919) % 10177}\n" for i, name in enumerate(names)))
     ctx.paint(jobs)
-    ctx.shared["celeba"] = {"names": names, "missing": {names[i] for i, f in faults.items() if f == "missing"},
+    ctx.shared["celeba"] = {"names": names, "labels": all_labels, "missing": {names[i] for i, f in faults.items() if f == "missing"},
                             "split": {names[i]: ("train" if i < BOUNDS[0] * n else "val" if i < BOUNDS[1] * n else "test")
                                       for i in range(n)}}

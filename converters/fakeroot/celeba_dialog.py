@@ -14,7 +14,8 @@ import json
 
 from converters.celeba_dialog import LABEL_NAMES
 from converters.fakeroot.celeba import SIZE
-from converters.fakeroot.core import Context
+from converters.fakeroot.core import Context, image_rng
+from converters.fakes.signal import dialog_levels
 from schemas import Reasons, normalize_caption
 
 USES = "celeba"  # whose images this writer reuses: written first (make_root)
@@ -30,9 +31,19 @@ def write(ctx: Context) -> None:
     faults = ctx.pick(n, {"null": 0.0003, "empty": 0.0003, "bad line": 0.0002, "level 7": 0.0002, "unlisted": 0.0001},
                       exclude=missing)
     levels = ctx.rng.integers(0, 6, size=(n, len(LABEL_NAMES)))
-    jobs = [ctx.job(None, SIZE, dict(zip(LABEL_NAMES, map(int, levels[i]))), i, captions=1)
-            for i in range(n) if faults.get(i) not in ("null", "empty")]
-    captions = iter(ctx.paint(jobs))
+    wanted = [i for i in range(n) if faults.get(i) not in ("null", "empty")]
+    describe = getattr(ctx.painter, "describe", None)
+    if describe is not None:  # the painter knows CelebA's faces: levels and captions of the face CelebA drew
+        told = []
+        for i in range(n):
+            spec, text = describe("celeba_dialog", "celeba", celeba["labels"][i], image_rng(ctx.seed, "celeba", i),
+                                  image_rng(ctx.seed, ctx.key, i), 1)
+            levels[i] = [dialog_levels(spec)[name] for name in LABEL_NAMES]
+            told.append(text)
+        captions = iter([told[i] for i in wanted])
+    else:
+        captions = iter(ctx.paint([ctx.job(None, SIZE, dict(zip(LABEL_NAMES, map(int, levels[i]))), i, captions=1)
+                                   for i in wanted]))
     entries: dict[str, object] = {}
     lists: dict[str, list[str]] = {split: [] for split in LISTS}
     combined = ["image_name Bangs Eyeglasses No_Beard Smiling Young\n"]

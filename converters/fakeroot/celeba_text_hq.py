@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from converters.fakeroot.captions import pairs
-from converters.fakeroot.core import Context
+from converters.fakeroot.core import Context, image_rng
 from converters.fakeroot.mm_celeba_hq import SIZE
 from schemas import Reasons
 
@@ -30,9 +30,14 @@ def write(ctx: Context) -> None:
     rest = np.setdiff1d(np.arange(hq["count"]), missing[:1])
     indexes = sorted([*missing[:1], *(int(v) for v in ctx.rng.choice(rest, size=n - len(missing[:1]), replace=False))])
     faults = ctx.pick(n, {"empty": 0.0005, "no split": 0.0003, "gbk": 0.01}, exclude=[indexes.index(m) for m in missing[:1]])
-    jobs = [ctx.job(None, SIZE, {}, idx, captions=10) for idx in indexes]
+    describe = getattr(ctx.painter, "describe", None)
+    if describe is not None:  # the painter knows MM-CelebA-HQ's faces: captions of the face drawn there
+        told = [describe(ctx.key, "mm_celeba_hq", {}, image_rng(ctx.seed, "mm_celeba_hq", idx),
+                         image_rng(ctx.seed, ctx.key, idx), 10)[1] for idx in indexes]
+    else:
+        told = ctx.paint([ctx.job(None, SIZE, {}, idx, captions=10) for idx in indexes])
     flists: dict[str, list[str]] = {"train": [], "test": []}
-    for i, (idx, captions) in enumerate(zip(indexes, ctx.paint(jobs), strict=True)):
+    for i, (idx, captions) in enumerate(zip(indexes, told, strict=True)):
         fault = faults.get(i)
         if fault != "no split":
             flists["train" if i % 10 else "test"].append(f"../data/CelebAimg/{idx}.jpg\n")

@@ -239,6 +239,15 @@ class Context:
             mode: str = "RGB") -> ImageJob:
         return ImageJob(None if rel is None else str(self.folder / rel), size, dict(labels), index, captions, mode)
 
+    def box(self, labels: Mapping[str, LabelValue], index: int, size: Size) -> tuple[int, int, int, int] | None:
+        """The face box (left, top, right, bottom) of record `index`'s picture when the painter knows it, else None.
+
+        A painter with a ``box(dataset, labels, rng, size)`` method (`SignalPainter`: the whole drawn
+        head) is asked with the rng that will draw the picture, so the box fits the face drawn.
+        """
+        box = getattr(self.painter, "box", None)
+        return None if box is None else box(self.key, labels, image_rng(self.seed, self.key, index), size)
+
     def paint(self, jobs: Sequence[ImageJob], dataset: str | None = None) -> list[list[str]]:
         """Draw and write every job's picture; returns each job's captions (empty lists for plain faces)."""
         dataset = dataset or self.key

@@ -39,9 +39,12 @@ def write(ctx: Context) -> None:
             fault = faults.get(f)
             top, left = (int(v) for v in ctx.rng.integers(0, 20, 2))
             right, bottom = left + int(ctx.rng.integers(30, 60)), top + int(ctx.rng.integers(30, 60))
+            head = ctx.box({"expression": EXPRESSIONS[int(labels[faces[0]])]}, p, SIZE) if fault != "box" else None
+            if head is not None:  # the painter's face (the picture's first face's labels): its whole head
+                left, top, right, bottom = head
             if fault == "box":
                 right = left
-            label = 9 if fault == "nine" else int(labels[f])
+            label = 9 if fault == "nine" else int(labels[faces[0]] if head is not None else labels[f])  # one face drawn
             line = f"{name} {face_id} {top} {left} {right} {bottom} {ctx.rng.uniform(5, 95):.4f} {label}"
             lines.append(" ".join(line.split()[:5]) if fault == "short" else line)
             if fault == "short":

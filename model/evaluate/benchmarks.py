@@ -58,6 +58,7 @@ from model.infer.templates import (
 )
 from model.sampling import SamplingConfig
 from model.tokenizers.faces import FACE_SIZE, FaceError, decode_face
+from model.train.sequences import SequenceBuilder
 from model.train.shards import read_shard, resolve_shards
 from model.transformer import Talk2Face
 from schemas.records import Reasons
@@ -161,6 +162,7 @@ class EvalResult:
 def evaluate_analysis(
     model: Talk2Face, samples: Sequence[ShardSample], task: EvalTask, *, constrain: bool = True,
     config: SamplingConfig = ANSWER_SAMPLING, batch_size: int = 32, progress: str | None = None,
+    builder: SequenceBuilder | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Ask every face its task's questions (``cacd age:``); MAE for ages, else accuracy (overall and per key)."""
     rows: list[tuple[int, str, str, LabelValue]] = []  # sample, question, key, label
@@ -174,7 +176,7 @@ def evaluate_analysis(
         raise LookupError(f"no {task.dataset} labels for keys {task.keys} in the selected samples")
     codes = np.stack([samples[i].tokens for i, _, _, _ in rows])
     answers = answer_questions(model, codes, [q for _, q, _, _ in rows], constrain=constrain, config=config,
-                               batch_size=batch_size, progress=progress)
+                               batch_size=batch_size, progress=progress, builder=builder)
     predictions = [{"key": samples[i].key, "question": q, "answer": a.text, "value": a.value, "label": y}
                    for (i, q, _, y), a in zip(rows, answers)]
     values = [a.value for a in answers]
@@ -197,10 +199,11 @@ def evaluate_analysis(
 def evaluate_captions(
     model: Talk2Face, samples: Sequence[ShardSample], dataset: str, *, config: SamplingConfig = CAPTION_SAMPLING,
     batch_size: int = 32, tokenizer: str = "auto", meteor: bool | None = None, progress: str | None = None,
+    builder: SequenceBuilder | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Caption every face and score against all of its `dataset` captions."""
     hyps = generate_captions(model, np.stack([s.tokens for s in samples]), config=config, batch_size=batch_size,
-                             progress=progress)
+                             progress=progress, builder=builder)
     refs = {s.key: [t.text for t in s.texts if t.dataset == dataset and t.kind == "caption"] for s in samples}
     metrics = caption_metrics({s.key: h for s, h in zip(samples, hyps)}, refs, tokenizer=tokenizer, meteor=meteor)
     metrics["n"] = float(len(samples))
@@ -302,6 +305,7 @@ def evaluate(
     meteor: bool | None = None,
     seed: int = 0,
     progress: bool = True,
+    builder: SequenceBuilder | None = None,
 ) -> EvalResult:
     """Run one benchmark of TASKS on the test (else val) split of `shards`.
 
@@ -322,18 +326,18 @@ def evaluate(
         raise ValueError("synthesis needs a VQGAN (--vqgan-preset or --vqgan-config/--vqgan-checkpoint) and an "
                          "Inception network (--inception PATH)")
     split, samples = select_samples(shards, spec.dataset, spec.kind, split, limit, with_jpg=spec.kind == "synthesis")
-    setting: dict[str, Any] = {"n_samples": len(samples)}
+    setting: dict[str, Any] = {"n_samples": len(samples), "digits": bool(builder is not None and builder.digits)}
     label = f"evaluate {task} ({spec.dataset}, {split}, {len(samples)} samples)" if progress else None
     metrics: dict[str, Any]
     if spec.kind == "attributes":
         cfg = config or ANSWER_SAMPLING
         metrics, preds = evaluate_analysis(model, samples, spec, constrain=constrain, config=cfg, batch_size=batch_size,
-                                            progress=label)
+                                            progress=label, builder=builder)
         setting["constrained"] = constrain
     elif spec.kind == "caption":
         cfg = config or CAPTION_SAMPLING
         metrics, preds = evaluate_captions(model, samples, spec.dataset, config=cfg, batch_size=batch_size,
-                                           tokenizer=caption_tokenizer, meteor=meteor, progress=label)
+                                           tokenizer=caption_tokenizer, meteor=meteor, progress=label, builder=builder)
     else:
         cfg = config or IMAGE_SAMPLING
         assert vqgan is not None and extractor is not None

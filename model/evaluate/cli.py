@@ -21,12 +21,13 @@ from pathlib import Path
 
 import torch
 
-from model.checkpoint import load_talk2face
+from model.checkpoint import CheckpointError, load_checkpoint, load_talk2face
 from model.evaluate.benchmarks import TASKS, evaluate
 from model.evaluate.inception import load_feature_extractor
 from model.infer.templates import ANSWER_SAMPLING, IMAGE_SAMPLING
 from model.sampling import SamplingConfig
 from model.tokenizers import load_image_tokenizer
+from model.train.sequences import SequenceBuilder
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,10 +55,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vqgan-checkpoint", help="synthesis: taming VQGAN checkpoint")
     p.add_argument("--inception", help="synthesis: Inception network, TorchScript (or a state dict with --inception-factory)")
     p.add_argument("--inception-factory", help="synthesis: package.module:function that builds the network for a state dict")
+    p.add_argument("--digits", default="auto", choices=("auto", "on", "off"),
+                   help="numbers as single digits ('2 5'); auto: as the checkpoint was trained (off for talk2face.bin)")
     p.add_argument("--out", help="write the results as JSON here")
     p.add_argument("--predictions", help="write one JSON line per item (answer, caption or text) here")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     return p
+
+
+def resolve_digits(checkpoint: str | Path, choice: str = "auto") -> bool:
+    """Whether to tokenize numbers as single digits: as the checkpoint trained; an explicit choice must agree."""
+    trained: bool | None = None
+    try:
+        payload = load_checkpoint(checkpoint)
+        if isinstance(payload, dict) and isinstance(payload.get("config"), dict):
+            trained = bool(payload["config"].get("digits", False))
+    except CheckpointError:
+        pass  # a TencentPretrain talk2face.bin: whole-number tokens, as released
+    if choice == "auto":
+        return bool(trained)
+    wanted = choice == "on"
+    if trained is not None and trained != wanted:
+        raise ValueError(f"{checkpoint} was trained with digits={'on' if trained else 'off'} (numbers as "
+                         f"{'single digits' if trained else 'whole WordPiece tokens'}); --digits {choice} would feed it "
+                         "ids it never saw: drop --digits or pass the training setting")
+    return wanted
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,10 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.inception:
                 raise ValueError("--task synthesis needs --inception PATH (a local Inception network; nothing is downloaded)")
             extractor = load_feature_extractor(args.inception, args.inception_factory, device)
+        builder = SequenceBuilder(digits=resolve_digits(args.checkpoint, args.digits))
         result = evaluate(model, args.shards, args.task, dataset=args.dataset, split=args.split, limit=args.limit,
                           constrain=not args.free, config=config, batch_size=args.batch_size, vqgan=vqgan,
                           extractor=extractor, caption_tokenizer=args.caption_tokenizer,
-                          meteor=False if args.no_meteor else None, seed=args.seed)
+                          meteor=False if args.no_meteor else None, seed=args.seed, builder=builder)
     except (ValueError, FileNotFoundError, LookupError, RuntimeError) as err:
         parser.error(str(err))
     result.setting["checkpoint"] = str(args.checkpoint)

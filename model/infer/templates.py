@@ -268,7 +268,10 @@ def answer_questions(
         tokens = run_prompts(model, [prompts[i] for i in rows], max_new_tokens=longest, constraint=constraint,
                              config=config, seeds=_seeds(config, seed, [(i, 0) for i in rows]), decoding=decoding)
         for i, ids in zip(rows, trim(tokens)):
-            answers[i] = read_answer(questions[i], builder.tokenizer.decode(ids), values[i])
+            text = builder.tokenizer.decode(ids)
+            if builder.digits:  # "2 5" -> "25": single-digit tokens decode apart
+                text = re.sub(r"(?<=\d) (?=\d)", "", text)
+            answers[i] = read_answer(questions[i], text, values[i])
     return [a for a in answers if a is not None]
 
 

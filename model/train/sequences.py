@@ -81,11 +81,13 @@ class Example:
 class SequenceBuilder:
     """Lays a pair out as one of the four task sequences of DESIGN.md 3.6, within the text budget."""
 
-    def __init__(self, text_budget: int = 64, attribute_key_loss: bool = True, tokenizer: TextTokenizer | None = None):
+    def __init__(self, text_budget: int = 64, attribute_key_loss: bool = True, tokenizer: TextTokenizer | None = None,
+                 digits: bool = False):
         if text_budget < 8:
             raise ValueError(f"text_budget={text_budget} is too small for a prefix and one attribute pair; use >= 8")
         self.text_budget = text_budget
         self.attribute_key_loss = attribute_key_loss  # False: no loss on "<prefix> <key>:" of face-to-attributes
+        self.digits = tokenizer.digits if tokenizer is not None else digits  # numbers as single digits ("2 5")
         self._tokenizer = tokenizer  # made lazily, so the builder pickles cheaply into loader workers
         self._prompts: dict[int, list[int]] = {}  # [CLS] prompt [SEP] ids per task
         self._punct: tuple[int, int] | None = None  # ids of ';' and ':'
@@ -94,7 +96,7 @@ class SequenceBuilder:
     def tokenizer(self) -> TextTokenizer:
         """The text tokenizer, loaded on first use."""
         if self._tokenizer is None:
-            self._tokenizer = load_text_tokenizer()
+            self._tokenizer = TextTokenizer(digits=True) if self.digits else load_text_tokenizer()
         return self._tokenizer
 
     def __getstate__(self) -> dict[str, Any]:
