@@ -61,19 +61,19 @@ def size_category(n: int) -> str:
 
 
 def tokenizer_facts(stats: Mapping[str, Any]) -> dict[str, Any]:
-    """The tokenizer as the card shows it: kind, fingerprints, codebook size, tokens per face.
+    """The tokenizer as the card shows it: kind, fingerprints, codebook size, tokens per face, grid side.
 
-    Hook: stats.json's ``tokens`` may carry ``kind``, ``codebook_size`` and ``tokens_per_face``; where
-    it does not, the kind is the build's tokenizer setting and the sizes are the shard format's
-    (schemas/sample.py), marked as such.
+    From stats.json's ``tokens.tokenizer`` (schemas/stats.py); a stats.json written before builds
+    recorded it gives the build's tokenizer setting and the f=16 shard format's sizes, marked as such.
     """
     tokens = stats.get("tokens", {})
-    recorded = "codebook_size" in tokens and "tokens_per_face" in tokens
+    recorded = tokens.get("tokenizer") or {}
     return {
-        "kind": tokens.get("kind") or stats.get("build", {}).get("tokenizer", "unknown"),
+        "kind": recorded.get("kind") or stats.get("build", {}).get("tokenizer", "unknown"),
         "fingerprints": dict(tokens.get("fingerprints", {})),
-        "codebook_size": tokens.get("codebook_size", CODEBOOK_SIZE),
-        "tokens_per_face": tokens.get("tokens_per_face", TOKENS_PER_IMAGE),
+        "codebook_size": recorded.get("codebook_size", CODEBOOK_SIZE),
+        "tokens_per_face": recorded.get("tokens_per_face", TOKENS_PER_IMAGE),
+        "grid_side": recorded.get("grid_side"),
         "sizes_from": "stats.json" if recorded else "the shard format (schemas/sample.py); stats.json does not record them",
     }
 
@@ -131,8 +131,9 @@ def render_card(stats: Mapping[str, Any], provenance: Provenance, features: Sequ
     tok = tokenizer_facts(stats)
     prints = ", ".join(f"`{k}` ({v} faces)" for k, v in tok["fingerprints"].items()) or "none recorded"
     out += ["", "## Tokenizer", "", f"* kind: {tok['kind']}", f"* fingerprint(s): {prints}",
-            f"* codebook: {tok['codebook_size']} codes; tokens per face: {tok['tokens_per_face']} "
-            f"(from {tok['sizes_from']})", ""]
+            f"* codebook: {tok['codebook_size']} codes; tokens per face: {tok['tokens_per_face']}"
+            + (f" ({tok['grid_side']}x{tok['grid_side']} grid)" if tok["grid_side"] else "")
+            + f" (from {tok['sizes_from']})", ""]
     out += loading_section(list(stats["splits"]))
     out += ["## How it was built", "", f"* command: `{provenance.command or '(the Python API: pipeline.run_build)'}`",
             f"* talk2face-corpus {provenance.version}" + (f", git commit `{provenance.commit}`" if provenance.commit else

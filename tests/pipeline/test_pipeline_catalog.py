@@ -35,6 +35,9 @@ def test_every_build_writes_card_croissant_and_wids_index(built: SimpleNamespace
     assert "### research-only-agreement" not in prose and "### cc-by-4.0" in prose
     assert "@inproceedings{liu2015faceattributes" in prose  # CelebA's citation
     assert built.stats["tokens"]["fingerprints"] and next(iter(built.stats["tokens"]["fingerprints"])) in prose
+    tok = built.stats["tokens"]["tokenizer"]  # the card shows the tokenizer stats.json records
+    assert f"* kind: {tok['kind']}" in prose and f"tokens per face: {tok['tokens_per_face']} " in prose
+    assert f"({tok['grid_side']}x{tok['grid_side']} grid) (from stats.json)" in prose
 
 
 def test_a_card_that_contradicts_stats_json_is_refused(built: SimpleNamespace) -> None:
