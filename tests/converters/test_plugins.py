@@ -110,8 +110,8 @@ def test_list_warns_once_per_broken_plugin_and_goes_on(broken_env: dict[str, str
 
 
 def test_a_build_that_does_not_ask_for_it_goes_on(broken_env: dict[str, str], tmp_path: Path) -> None:
-    (tmp_path / "afad").mkdir()
-    argv = ["--input-root", str(tmp_path), "--output", str(tmp_path / "out"), "--vqgan-preset", "tiny-random"]
+    (tmp_path / "raw" / "afad").mkdir(parents=True)  # the output must not be inside the input root
+    argv = ["--input-root", str(tmp_path / "raw"), "--output", str(tmp_path / "out"), "--vqgan-preset", "tiny-random"]
     script = f"import beam_runner; config, _ = beam_runner.parse_args({argv!r}); print([d.key for d in config.datasets])"
     done = run(broken_env, "-c", script)
     assert done.returncode == 0, done.stderr
@@ -120,11 +120,11 @@ def test_a_build_that_does_not_ask_for_it_goes_on(broken_env: dict[str, str], tm
 
 
 def test_a_build_that_asks_for_it_fails_with_one_line(broken_env: dict[str, str], tmp_path: Path) -> None:
-    (tmp_path / "nosuch").mkdir()
-    done = run(broken_env, "beam_runner.py", "--input-root", str(tmp_path), "--output", str(tmp_path / "out"),
+    (tmp_path / "raw" / "nosuch").mkdir(parents=True)
+    done = run(broken_env, "beam_runner.py", "--input-root", str(tmp_path / "raw"), "--output", str(tmp_path / "out"),
                "--vqgan-preset", "tiny-random", "--datasets", "nosuch")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("beam_runner.py: error: converter plug-in 'nosuch' (entry point nosuch = 'nosuch_module_xyz'")
-    preview = run(broken_env, "-m", "converters", "preview", "nosuch", str(tmp_path / "nosuch"))
+    preview = run(broken_env, "-m", "converters", "preview", "nosuch", str(tmp_path / "raw" / "nosuch"))
     assert preview.returncode == 2 and preview.stderr.strip().splitlines()[-1].startswith("error: converter plug-in 'nosuch'")

@@ -102,7 +102,7 @@ def test_dask_runner_gets_one_dataset_per_partition_unless_told(tmp_path):
     assert beam_runner.dask_partitions(["--runner=DaskRunner", "--dask_npartitions=8"]) == [
         "--runner=DaskRunner", "--dask_npartitions=8"]
     assert beam_runner.dask_partitions(["--direct_num_workers=2"]) == ["--direct_num_workers=2"]
-    (tmp_path / "rafdb").mkdir()
-    config, args = beam_runner.parse_args(["--input-root", str(tmp_path), "--output", str(tmp_path / "out"),
+    (tmp_path / "raw" / "rafdb").mkdir(parents=True)
+    config, args = beam_runner.parse_args(["--input-root", str(tmp_path / "raw"), "--output", str(tmp_path / "out"),
                                            "--vqgan-preset", "palette", "--runner=dask"])
     assert "--dask_partition_size=1" in args and config.datasets[0].key == "rafdb"
