@@ -9,6 +9,7 @@ import csv
 import html
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +62,20 @@ def png_url(image: np.ndarray, size: int = 128) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _figure_rows(figures: dict[str, Any]) -> str:
-    rows = []
+def _targeted(figures: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(decoding group, figure name, figure) for every figure of the report that has a target."""
     for group, values in figures.items():
         for name, fig in values.items():
             if isinstance(fig, dict) and "target" in fig:
-                value = "n/a" if fig["value"] is None else f"{fig['value']:.3f}"
-                rows.append(f"<tr><td>{group}</td><td>{name}</td><td>{value}</td><td>{fig['chance']:.3g}</td>"
-                            f"<td>{fig['target']}</td><td>{'met' if fig['met'] else 'NOT MET'}</td><td>{fig['n']}</td></tr>")
+                yield group, name, fig
+
+
+def _figure_rows(figures: dict[str, Any]) -> str:
+    rows = []
+    for group, name, fig in _targeted(figures):
+        value = "n/a" if fig["value"] is None else f"{fig['value']:.3f}"
+        rows.append(f"<tr><td>{group}</td><td>{name}</td><td>{value}</td><td>{fig['chance']:.3g}</td>"
+                    f"<td>{fig['target']}</td><td>{'met' if fig['met'] else 'NOT MET'}</td><td>{fig['n']}</td></tr>")
     return "".join(rows)
 
 
@@ -150,12 +157,10 @@ def render_docs(report_dir: Path, docs: Path) -> list[Path]:
 def markdown_table(report: dict[str, Any]) -> str:
     """The report's figures as a Markdown table (for bench/RESULTS.md)."""
     lines = ["| decoding | figure | value | chance | target | met | n |", "|---|---|---|---|---|---|---|"]
-    for group, values in report["figures"].items():
-        for name, fig in values.items():
-            if isinstance(fig, dict) and "target" in fig:
-                value = "n/a" if fig["value"] is None else f"{fig['value']:.3g}"
-                lines.append(f"| {group} | {name} | {value} | {fig['chance']:.3g} | {fig['target']} | "
-                             f"{'yes' if fig['met'] else '**no**'} | {fig['n']} |")
+    for group, name, fig in _targeted(report["figures"]):
+        value = "n/a" if fig["value"] is None else f"{fig['value']:.3g}"
+        lines.append(f"| {group} | {name} | {value} | {fig['chance']:.3g} | {fig['target']} | "
+                     f"{'yes' if fig['met'] else '**no**'} | {fig['n']} |")
     return "\n".join(lines)
 
 

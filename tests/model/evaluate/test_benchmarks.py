@@ -3,7 +3,6 @@ the Inception interface, and `evaluate` / `talk2face evaluate` end to end on fak
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from eval_fixtures import TinyNet, write_fake_eval
 from stubs import StubVQGAN
 
 from model.evaluate.benchmarks import evaluate
@@ -154,21 +154,6 @@ def test_inception_score_equals_the_reference_and_known_values() -> None:
         inception_score(rng.normal(size=(10, 4)))
 
 
-class TinyNet(torch.nn.Module):
-    """A stand-in Inception: uint8 (B, 3, H, W) -> (features (B, 4), logits (B, 3))."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = torch.nn.Linear(3, 4)
-        self.head = torch.nn.Linear(4, 3)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        f = self.fc(x.float().mean((2, 3)) / 255.0)
-        return f, self.head(f)
-
-
-def make_tiny_net() -> torch.nn.Module:
-    return TinyNet()
 
 
 class DetectorLike(torch.nn.Module):
@@ -208,7 +193,7 @@ def test_feature_extractors_from_torchscript_and_from_a_state_dict(tmp_path: Pat
     assert np.allclose(features, want_f.detach().numpy(), atol=1e-6)
     assert probs is not None and np.allclose(probs, torch.softmax(want_logits, 1).detach().numpy(), atol=1e-6)
     torch.save(net.state_dict(), tmp_path / "net.bin")
-    features2, _ = load_feature_extractor(tmp_path / "net.bin", factory=f"{__name__}:make_tiny_net")(images)
+    features2, _ = load_feature_extractor(tmp_path / "net.bin", factory="eval_fixtures:make_tiny_net")(images)
     assert np.allclose(features2, features, atol=1e-6)
     with pytest.raises(FileNotFoundError, match="TorchScript"):
         load_feature_extractor(tmp_path / "missing.pt")
@@ -219,17 +204,7 @@ def test_feature_extractors_from_torchscript_and_from_a_state_dict(tmp_path: Pat
 
 @pytest.fixture(scope="module")
 def fake_eval(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Test shards of the fake datasets and a checkpoint of an untrained tiny model."""
-    from model.checkpoint import save_checkpoint
-    from model.testing import write_fake_shards
-    from model.transformer import Talk2Face, Talk2FaceConfig
-
-    root = tmp_path_factory.mktemp("eval")
-    write_fake_shards(root / "shards", n_faces=6, per_shard=4, split="test", seed=5)
-    torch.manual_seed(0)
-    model = Talk2Face(Talk2FaceConfig.tiny())
-    save_checkpoint(root / "ckpt.pt", {"model": model.state_dict(), "model_config": dataclasses.asdict(model.config)})
-    return root / "shards", root / "ckpt.pt"
+    return write_fake_eval(tmp_path_factory.mktemp("eval"))
 
 
 def test_evaluate_analysis_scores_what_it_predicts(fake_eval: tuple[Path, Path]) -> None:

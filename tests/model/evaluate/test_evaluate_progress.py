@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import pytest
-import torch
+from eval_fixtures import write_fake_eval
 
 from model.evaluate.benchmarks import evaluate
 from model.evaluate.cli import main
@@ -17,17 +16,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def fake_eval(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Test shards of the fake datasets and a checkpoint of an untrained tiny model."""
-    from model.checkpoint import save_checkpoint
-    from model.testing import write_fake_shards
-    from model.transformer import Talk2Face, Talk2FaceConfig
-
-    root = tmp_path_factory.mktemp("eval-progress")
-    write_fake_shards(root / "shards", n_faces=6, per_shard=4, split="test", seed=5)
-    torch.manual_seed(0)
-    model = Talk2Face(Talk2FaceConfig.tiny())
-    save_checkpoint(root / "ckpt.pt", {"model": model.state_dict(), "model_config": dataclasses.asdict(model.config)})
-    return root / "shards", root / "ckpt.pt"
+    return write_fake_eval(tmp_path_factory.mktemp("eval-progress"))
 
 
 def progress_lines(err: str, label: str) -> list[str]:

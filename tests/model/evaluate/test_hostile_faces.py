@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from eval_fixtures import TinyNet
 from PIL import Image
 
 from model.evaluate.benchmarks import ShardFaceError, real_faces
@@ -55,17 +56,6 @@ BAD: dict[str, tuple[Callable[[], bytes], str]] = {
 }
 
 
-class TinyNet(torch.nn.Module):
-    """A stand-in Inception: uint8 (B, 3, H, W) -> (features (B, 4), logits (B, 3))."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = torch.nn.Linear(3, 4)
-        self.head = torch.nn.Linear(4, 3)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        f = self.fc(x.float().mean((2, 3)) / 255.0)
-        return f, self.head(f)
 
 
 @pytest.fixture(scope="module")

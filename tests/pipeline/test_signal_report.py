@@ -1,0 +1,26 @@
+"""The signal experiment's report tables (pipeline/signal_report.py) from a hand-made report."""
+
+from __future__ import annotations
+
+from pipeline.signal_report import _figure_rows, markdown_table
+
+REPORT = {"figures": {
+    "constrained": {"attributes": {"value": 0.5, "chance": 0.5, "target": ">= 0.9", "met": False, "n": 10},
+                    "steps": 200},  # not a figure with a target: left out
+    "free": {"age_mae": {"value": None, "chance": 20.0, "target": "<= 6", "met": False, "n": 0},
+             "expression": {"value": 0.85, "chance": 0.143, "target": ">= 0.8", "met": True, "n": 7}},
+}}
+
+
+def test_markdown_table_has_one_row_per_targeted_figure() -> None:
+    lines = markdown_table(REPORT).splitlines()
+    assert lines[2:] == [
+        "| constrained | attributes | 0.5 | 0.5 | >= 0.9 | **no** | 10 |",
+        "| free | age_mae | n/a | 20 | <= 6 | **no** | 0 |",
+        "| free | expression | 0.85 | 0.143 | >= 0.8 | yes | 7 |",
+    ]
+
+
+def test_html_rows_say_which_targets_are_met() -> None:
+    rows = _figure_rows(REPORT["figures"])
+    assert rows.count("<tr>") == 3 and rows.count("NOT MET") == 2 and ">met<" in rows and "steps" not in rows
