@@ -52,12 +52,16 @@ class _ShardSide:
 
 
 
-def _declared_tokenizer(got: Mapping[str, bytes]) -> TokenizerInfo | None:
-    """The tokenizer a sample's JSON declares (its codes are checked against it); None if it declares none."""
+def _parsed_json(got: Mapping[str, bytes], key: str) -> tuple[Any, SampleError | None]:
+    """A sample's JSON parsed once (bounded, schemas.sample.parse_meta_json), or the error it gave."""
     try:
-        meta = parse_meta_json(got.get("json", b""))
-    except SampleError:
-        return None  # reported by the JSON check
+        return parse_meta_json(got["json"], key), None
+    except SampleError as err:
+        return None, err
+
+
+def _declared_tokenizer(meta: Any) -> TokenizerInfo | None:
+    """The tokenizer a sample's parsed JSON declares (its codes are checked against it); None if it declares none."""
     if not isinstance(meta, dict) or "tokenizer" not in meta:
         return None
     return TokenizerInfo.from_meta(meta["tokenizer"], f"sample {meta.get('key', '?')}: tokenizer")
@@ -68,24 +72,27 @@ def _check_sample(key: str, shard: str, split: str | None, got: Mapping[str, byt
     from PIL import Image
 
     ok = True
+    parsed, json_error = _parsed_json(got, key) if "json" in got else (None, None)
     if "tokens.npy" not in got:
         problems.append(Problem("tokens", "no tokens.npy member; rebuild this shard", shard, key))
         ok = False
     else:
         try:
-            validate_tokens(load_tokens(got["tokens.npy"]), key, _declared_tokenizer(got))
+            validate_tokens(load_tokens(got["tokens.npy"]), key, _declared_tokenizer(parsed))
         except SampleError as err:
             problems.append(Problem("tokens", f"{err}; rebuild this shard", shard, key))
             ok = False
         except (ValueError, OSError, EOFError) as err:
             problems.append(Problem("tokens", f"tokens.npy is not a readable .npy array ({err})", shard, key))
             ok = False
-    meta = None
+    meta: Any = None
     if "json" not in got:
         problems.append(Problem("json", "no json member; rebuild this shard", shard, key))
     else:
         try:
-            meta = parse_meta_json(got["json"], key)
+            if json_error is not None:
+                raise json_error
+            meta = parsed
             validate_meta(meta)
             if meta["key"] != key:
                 raise SampleError(f"json says key {meta['key']!r}, the member names say {key!r}")
