@@ -57,7 +57,9 @@ def _manifest_labels(output: str) -> Iterator[tuple[str, str]]:
     for url in list_files(join(output, "manifest"), ".parquet"):
         with fsspec.open(url, "rb") as f:
             table = pq.read_table(f, columns=["dataset", "labels"])
-        yield from zip(table["dataset"].to_pylist(), table["labels"].to_pylist())
+        # one row per distinct (dataset, labels): the texts of a record share its labels, and label
+        # dtypes do not depend on how often a value occurs, so the launcher parses far fewer JSONs
+        yield from sorted(set(zip(table["dataset"].to_pylist(), table["labels"].to_pylist(), strict=True)))
 
 
 def shard_counts(output: str) -> dict[str, list[tuple[str, int]]]:
