@@ -22,7 +22,12 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
 from model.tokenizers import preset_names
 from pipeline import BuildConfig, BuildResult, TokenizerSpec, resolve_datasets, run_build
-from pipeline.config import DEFAULT_SAMPLES_PER_SHARD, check_output_location, select_datasets_by_terms
+from pipeline.config import (
+    DEFAULT_MAX_CLUSTERED,
+    DEFAULT_SAMPLES_PER_SHARD,
+    check_output_location,
+    select_datasets_by_terms,
+)
 from pipeline.meter import setup_logging
 from schemas.source import TERMS_CLASSES, parse_accept_terms
 
@@ -74,6 +79,9 @@ def parser() -> argparse.ArgumentParser:
                        help="CelebA-HQ-to-CelebA-mapping.txt (default: looked for in mm_celeba_hq/, celeba_text_hq/, celeba/)")
     leaks.add_argument("--near-dup-threshold", type=int, default=4,
                        help="near-duplicate faces differ in at most this many of 64 perceptual-hash bits (default 4)")
+    leaks.add_argument("--max-clustered-samples", type=int, default=DEFAULT_MAX_CLUSTERED, metavar="N",
+                       help="stop when more than N samples (or 10N pairs) are linked to another one: the clustering "
+                            "step holds them on one worker (default %(default)s, ~1 KB each)")
     terms = p.add_argument_group("sources and terms")
     terms.add_argument("--accept-terms", metavar="CLASS,...",
                        help="build only the datasets whose terms class is one of these (e.g. research-only,cc-by-4.0; "
@@ -105,6 +113,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[BuildConfig, list[str
             cache=None if args.no_token_cache else (args.token_cache or ""), skipped=skipped,
             progress_every=args.progress_every, split_policy=args.split_policy,
             celeba_hq_mapping=args.celeba_hq_mapping, near_dup_threshold=args.near_dup_threshold,
+            max_clustered=args.max_clustered_samples,
             accept_terms=accept, left_out_by_terms=left_out, command=command_line(argv),
         )
     except ValueError as err:  # one line, status 2, before any pipeline work (no usage dump: the flags parsed)

@@ -82,7 +82,8 @@ class BuildCorpus(beam.PTransform):
         loaded = linked["records"] | "LoadFaces" >> LoadFaces(c.max_pixels, c.progress_every)
         faces = loaded["faces"] | "DedupeByContent" >> DedupeByContent()
         leaks = (faces, loaded["hashes"]) | "FindLeaks" >> FindLeaks(
-            c.output, c.near_dup_threshold, bands_for(c.near_dup_threshold), any(d.key == "celeba" for d in c.datasets))
+            c.output, c.near_dup_threshold, bands_for(c.near_dup_threshold), any(d.key == "celeba" for d in c.datasets),
+            max_clustered=c.max_clustered)
         samples = (faces, leaks["clusters"]) | "ApplySplitPolicy" >> ApplySplitPolicy(c.split_policy)
         shards = (
             samples

@@ -26,6 +26,7 @@ from schemas.source import select_by_terms
 logger = logging.getLogger(__name__)
 
 DEFAULT_SAMPLES_PER_SHARD = 5000
+DEFAULT_MAX_CLUSTERED = 1_000_000  # samples with an edge the clustering step gathers on one worker (~1 KB each)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class BuildConfig:
     split_policy: str = "merge"  # "merge": a cluster (same face/photo/near-duplicate) takes its most held-out split; "report": splits as published
     celeba_hq_mapping: str | None = None  # CelebA-HQ-to-CelebA-mapping.txt; None: looked for in the dataset folders
     near_dup_threshold: int = 4  # Hamming bits (of 64) at most between near-duplicate faces (pipeline/neardup.py)
+    max_clustered: int = DEFAULT_MAX_CLUSTERED  # linked samples the one clustering step may gather (pipeline/leaks.py)
     accept_terms: tuple[str, ...] | None = None  # terms classes a build was limited to (--accept-terms); None: all
     left_out_by_terms: tuple[tuple[str, str], ...] = ()  # (dataset key, why) left out by accept_terms
     command: str = ""  # the command line, for the dataset card (not in stats.json: it differs between equal builds)
@@ -113,6 +115,8 @@ class BuildConfig:
             raise ValueError(f"--split-policy must be merge or report, got {self.split_policy!r}")
         if not 0 <= self.near_dup_threshold <= 15:
             raise ValueError(f"--near-dup-threshold must be 0..15 bits, got {self.near_dup_threshold}")
+        if self.max_clustered < 1:
+            raise ValueError(f"--max-clustered-samples must be >= 1, got {self.max_clustered}")
 
     @property
     def cache_url(self) -> str | None:

@@ -11,7 +11,9 @@ perceptual hashes are within the near-duplicate threshold (`pipeline.neardup`):
 
 The connected components are computed in one bounded local step: only samples with at least one
 edge enter it (a few percent of a corpus: ~100k keys and their edges at 2.3M faces, tens of MB), so
-it runs on one worker; `leaks.clustered_samples` in stats.json says how many it held. Policy
+it runs on one worker; `leaks.clustered_samples` in stats.json says how many it held. It is bounded:
+past `max_clustered` samples (or 10x that many pairs) the build stops with `LeakFloodError`, which
+says what flooded it, rather than let one worker's memory grow with the corpus. Policy
 ``merge`` moves every sample of a cluster to its most held-out split; ``report`` keeps the official
 splits and only counts what leaks. Either way each cluster is a line of ``OUT/leaks.jsonl``.
 """
@@ -30,7 +32,7 @@ import fsspec
 from converters.base import ConverterError, DatasetRoot
 from converters.celeba import IDENTITY_FILES, CelebA
 from converters.celeba_hq_mapping import MAPPING_FILE, HqMapping, parse_mapping
-from pipeline.config import DatasetSpec, join
+from pipeline.config import DEFAULT_MAX_CLUSTERED, DatasetSpec, join
 from pipeline.files import write_bytes
 from pipeline.neardup import DEFAULT_MAX_BUCKET, FaceHash, UnionFind, band_keys, close_pairs
 from pipeline.read import SplitByType
@@ -48,7 +50,12 @@ MAPPING_PLACES = (MAPPING_FILE, f"CelebAMask-HQ/{MAPPING_FILE}", f"Anno/{MAPPING
 NO_MAPPING = "no mapping file"
 NOT_MAPPED = "index not in mapping"
 ABSENT = "original not in the build"
+EDGES_PER_CLUSTERED = 10  # pairs allowed per clustered sample
 Tally = tuple[tuple[str, ...], int]
+
+
+class LeakFloodError(RuntimeError):
+    """Too many linked samples for the one local clustering step: the data or the threshold floods it."""
 
 
 # --------------------------------------------------------------------------- photo ids
@@ -225,15 +232,38 @@ def as_edge_item(edge: tuple[str, str, str, int]) -> tuple[str, tuple[str, Any]]
     return "all", ("edge", edge)
 
 
-def resolve_clusters(element: tuple[str, Iterable[tuple[str, Any]]]) -> Iterator[tuple[str, tuple[str, str]] | Tally | dict]:
-    """The one local step: union-find over every edge; yields (key, (cluster split, cause)), tallies, leak lines."""
+def check_flood(nodes: int, edges: int, limit: int, threshold: int, near: int) -> None:
+    """Raise LeakFloodError once the gathered graph passes `limit` samples or EDGES_PER_CLUSTERED x `limit` pairs."""
+    if nodes <= limit and edges <= EDGES_PER_CLUSTERED * limit:
+        return
+    raise LeakFloodError(
+        f"FindLeaks: more than {limit:,} samples or {EDGES_PER_CLUSTERED * limit:,} pairs are linked to another sample "
+        f"(gathered so far: {nodes:,} samples, {edges:,} pairs, {near:,} of them near-duplicates within {threshold} bits); "
+        "they are clustered on one worker, so the build stops here instead of running out of memory. Near-duplicates "
+        "of a few percent of the faces are normal; this many usually means faces that look alike to the perceptual "
+        "hash (blank, flat or synthetic pictures) or a loose --near-dup-threshold. Build a subset (--limit) and look "
+        "at stats.json near_duplicates and OUT/leaks.jsonl; lower --near-dup-threshold, or raise "
+        "--max-clustered-samples when the worker has the memory (~1 KB per sample).")
+
+
+def resolve_clusters(element: tuple[str, Iterable[tuple[str, Any]]], limit: int = DEFAULT_MAX_CLUSTERED,
+                     threshold: int = 0) -> Iterator[tuple[str, tuple[str, str]] | Tally | dict]:
+    """The one local step: union-find over every edge; yields (key, (cluster split, cause)), tallies, leak lines.
+
+    Stops with LeakFloodError as soon as more than `limit` samples (or 10x as many pairs) have arrived.
+    """
     nodes: dict[str, tuple[str, tuple[str, ...], str]] = {}
     edges: list[tuple[str, str, str, int]] = []
-    for kind, value in element[1]:
+    near = 0
+    for n, (kind, value) in enumerate(element[1], 1):
         if kind == "node":
             nodes[value[0]] = tuple(value[1])  # type: ignore[assignment]
         else:
             edges.append(tuple(value))  # type: ignore[arg-type]
+            near += value[2] == NEAR_DUPLICATE
+        if n % 4096 == 0:
+            check_flood(len(nodes), len(edges), limit, threshold, near)
+    check_flood(len(nodes), len(edges), limit, threshold, near)
     edges.sort()
     every, photos = UnionFind(), UnionFind()
     for a, b, cause, _ in edges:
@@ -299,10 +329,10 @@ class FindLeaks(beam.PTransform):
     """(samples, hashes) -> {"clusters": (key, (cluster split, cause)), "tallies": Tally}; writes leaks.jsonl."""
 
     def __init__(self, output: str, threshold: int, bands: int, celeba_built: bool,
-                 max_bucket: int = DEFAULT_MAX_BUCKET) -> None:
+                 max_bucket: int = DEFAULT_MAX_BUCKET, max_clustered: int = DEFAULT_MAX_CLUSTERED) -> None:
         super().__init__()
         self.output, self.threshold, self.bands = output, threshold, bands
-        self.celeba_built, self.max_bucket = celeba_built, max_bucket
+        self.celeba_built, self.max_bucket, self.max_clustered = celeba_built, max_bucket, max_clustered
 
     def expand(self, inputs: tuple[beam.PCollection, beam.PCollection]) -> dict[str, beam.PCollection]:
         samples, hashes = inputs
@@ -330,7 +360,7 @@ class FindLeaks(beam.PTransform):
             (linked, edges | "EdgeItems" >> beam.Map(as_edge_item))
             | "GraphItems" >> beam.Flatten()
             | "GatherGraph" >> beam.GroupByKey()
-            | "ResolveClusters" >> beam.FlatMap(resolve_clusters)
+            | "ResolveClusters" >> beam.FlatMap(resolve_clusters, self.max_clustered, self.threshold)
         )
         parts = resolved | "SplitResolved" >> SplitByType(lines=dict, rest=tuple)
         written = (

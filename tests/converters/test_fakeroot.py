@@ -116,3 +116,26 @@ def test_painter_gets_the_labels_the_converter_emits(tmp_path: Path) -> None:
             if isinstance(o, FaceRecord)
         )
         assert emitted and not emitted - painter.seen[key], key  # every written record's labels were painted
+
+
+def test_distinct_pictures_are_not_near_duplicates_to_the_perceptual_hash() -> None:
+    # the fake root's faces feed the near-duplicate detector at scale: pictures that differ only in colour
+    # and fine detail hash a few bits apart and would all cluster (236,820 false pairs at F=0.01 before the
+    # painter's smooth light field); 400 faces at the root's sizes, JPEG'd and preprocessed as a build does
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from model.tokenizers.faces import decode_face
+    from pipeline.neardup import DEFAULT_THRESHOLD, face_hash
+
+    painter, hashes = DistinctPainter(), []
+    for i in range(400):
+        picture = painter.face("celeba", {}, np.random.default_rng([0, 3, i]), (48 + i % 33, 56 + i % 29))
+        buf = io.BytesIO()
+        Image.fromarray(picture).save(buf, format="JPEG", quality=90)
+        hashes.append(face_hash(decode_face(buf.getvalue())))
+    values = np.array(hashes, dtype=np.uint64)
+    distances = np.bitwise_count(values[:, None] ^ values[None, :])[np.triu_indices(len(values), 1)]
+    assert int(distances.min()) > 2 * DEFAULT_THRESHOLD, np.sort(distances)[:10]

@@ -220,3 +220,22 @@ def test_clusters_take_the_most_held_out_split_and_name_the_cause():
     uf.union("z", "y")
     uf.union("y", "x")
     assert uf.find("z") == "x"
+
+
+def test_the_clustering_step_stops_with_a_reason_when_links_flood_it():
+    from pipeline.leaks import LeakFloodError
+
+    graph = [("node", (k, ("train", ("expw",), f"expw/{k}.jpg"))) for k in "abcd"]
+    graph += [("edge", ("a", "b", "near_duplicate", 3)), ("edge", ("c", "d", "near_duplicate", 1))]
+    assert len([x for x in resolve_clusters(("all", graph), limit=4) if isinstance(x, dict)]) == 2
+    with pytest.raises(LeakFloodError, match=r"more than 3 samples.*4 samples, 2 pairs, 2 of them near-duplicates "
+                                             r"within 4 bits.*--max-clustered-samples"):
+        list(resolve_clusters(("all", graph), limit=3, threshold=4))
+
+
+def test_a_build_whose_links_pass_the_limit_fails_naming_the_option(tmp_path, kit):
+    root = planted_root(tmp_path / "raw")
+    with pytest.raises(Exception, match="--max-clustered-samples") as failure:
+        kit.build(root, tmp_path / "out", datasets=DATASETS, cache=None, max_clustered=1)
+    assert "LeakFloodError" in repr(failure.value) or "FindLeaks" in str(failure.value)
+    assert not (tmp_path / "out" / LEAKS_FILE).exists()
