@@ -289,6 +289,7 @@ class BuildFigures:
     load: tuple[float, float]  # 1-minute load average at start and end
     log_tail: str = ""
     peaks: list[tuple[str, int]] = field(default_factory=list)  # (role, peak RSS) of every process seen
+    leaks: dict[str, Any] = field(default_factory=dict)  # stats.json's near_duplicates and leaks sections
 
     @property
     def cpu_total(self) -> float:
@@ -356,6 +357,7 @@ def measure_build(runner: str, root: Path, out: Path, timeout: float = 3600.0, s
         load=(load0, os.getloadavg()[0]),
         log_tail="" if code == 0 else f"exit code {code}\n{log_tail}",
         peaks=sorted(((sampled.role.get(p, "?"), r) for p, r in sampled.peak_rss.items()), key=lambda x: -x[1]),
+        leaks={k: stats[k] for k in ("near_duplicates", "leaks") if k in stats},
     )
 
 
