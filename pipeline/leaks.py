@@ -295,13 +295,13 @@ def resolve_clusters(element: tuple[str, Iterable[tuple[str, Any]]], limit: int 
 
 
 class WriteLeaksFile(beam.DoFn):
-    """Cluster lines -> ``OUT/leaks.jsonl``, sorted by cluster key."""
+    """Cluster lines -> ``OUT/leaks.jsonl``, sorted by cluster key (an empty file when there are none)."""
 
     def __init__(self, output: str) -> None:
         self.output = output
 
-    def process(self, element: tuple[str, Iterable[dict]]) -> Iterator[Tally]:
-        lines = sorted(element[1], key=lambda c: c["cluster"])
+    def process(self, element: tuple[str, Iterable[dict | None]]) -> Iterator[Tally]:
+        lines = sorted((c for c in element[1] if c is not None), key=lambda c: c["cluster"])
         data = "".join(json.dumps(c, ensure_ascii=False, sort_keys=True) + "\n" for c in lines).encode("utf-8")
         write_bytes(join(self.output, LEAKS_FILE), data)
         yield ("leaks", "lines_written"), len(lines)
@@ -363,9 +363,10 @@ class FindLeaks(beam.PTransform):
             | "ResolveClusters" >> beam.FlatMap(resolve_clusters, self.max_clustered, self.threshold)
         )
         parts = resolved | "SplitResolved" >> SplitByType(lines=dict, rest=tuple)
+        always = samples.pipeline | "LeaksFileEvenIfEmpty" >> beam.Create([("leaks", None)])  # no clusters: an empty file
         written = (
-            parts["lines"]
-            | "KeyLeaks" >> beam.Map(keyed_line)
+            (parts["lines"] | "KeyLeaks" >> beam.Map(keyed_line), always)
+            | "LeakLines" >> beam.Flatten()
             | "GatherLeaks" >> beam.GroupByKey()
             | "WriteLeaks" >> beam.ParDo(WriteLeaksFile(self.output))
         )

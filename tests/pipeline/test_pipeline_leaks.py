@@ -239,3 +239,11 @@ def test_a_build_whose_links_pass_the_limit_fails_naming_the_option(tmp_path, ki
         kit.build(root, tmp_path / "out", datasets=DATASETS, cache=None, max_clustered=1)
     assert "LeakFloodError" in repr(failure.value) or "FindLeaks" in str(failure.value)
     assert not (tmp_path / "out" / LEAKS_FILE).exists()
+
+
+def test_a_build_without_clusters_writes_an_empty_leaks_file(tmp_path, kit):
+    make_all(tmp_path / "raw", only=("fairface",))
+    kit.build(tmp_path / "raw", tmp_path / "out", datasets=("fairface",), cache=None)
+    assert (tmp_path / "out" / LEAKS_FILE).read_bytes() == b""
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["leaks"]["clusters"] == 0 and stats["leaks"]["lines_written"] == 0, stats["leaks"]
