@@ -65,6 +65,7 @@ class TrainConfig:
     text_budget: int = 64  # WordPiece tokens per text: captions are cut, attribute texts subset by whole pairs
     digits: bool = False  # numbers (ages) as single digits, "2 5", not whole WordPiece tokens; inference follows it
     attribute_key_loss: bool = True  # loss also on the "<prefix> <key>:" that opens a face-to-attributes target
+    loss_weighting: str = "token"  # "token": mean over every target token; "task": mean of each task's token mean
     tasks: str = "all"  # "all" or some of face_to_caption,caption_to_face,face_to_attributes,attributes_to_face
     shuffle_buffer: int = 2000  # pairs held by each stream's shuffle buffer
     num_workers: int = 2  # loader processes per rank; 0 loads in the training process
@@ -226,6 +227,22 @@ def configure_optimizer(model: nn.Module, config: TrainConfig, fused: bool) -> t
             (decay if isinstance(module, nn.Linear) and name == "weight" else no_decay).append(p)
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2), fused=fused or None)
+
+
+def batch_loss(per_seq: torch.Tensor, task: torch.Tensor, weighting: str) -> torch.Tensor:
+    """The loss to minimise from per-sequence (loss sum, target count) rows (B, 2) and each row's task (B,).
+
+    "token": the mean over all target tokens, so a face's 257 image tokens outweigh a 3-token answer
+    ~80 to 1 when all four tasks share a batch. "task": the mean over the tasks present of each task's
+    token mean, so every task pulls equally, whatever the length of its targets.
+    """
+    if weighting == "token":
+        return per_seq[:, 0].sum() / per_seq[:, 1].sum()
+    if weighting != "task":
+        raise ValueError(f"loss_weighting={weighting!r}; use 'token' or 'task'")
+    sums = torch.zeros(len(TASKS), 2, dtype=per_seq.dtype, device=per_seq.device).index_add(0, task, per_seq)
+    present = sums[:, 1] > 0
+    return (sums[present, 0] / sums[present, 1]).mean()
 
 
 def token_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -449,9 +466,8 @@ def train(
                 batch = {k: v.to(device, non_blocking=True) for k, v in cpu_batch.items()}
                 sync = world == 1 or micro == config.grad_accum - 1
                 with (contextlib.nullcontext() if sync else step_model.no_sync()), autocast(device, config):  # type: ignore[operator]
-                    loss_sum, _ = token_loss(step_model, batch)
-                    n_target = (batch["labels"] != IGNORE_INDEX).sum()
-                    loss = loss_sum / n_target / config.grad_accum
+                    _, per_seq = token_loss(step_model, batch)
+                    loss = batch_loss(per_seq, batch["task"], config.loss_weighting) / config.grad_accum
                 loss.backward()
                 loss_value += float(loss.detach())
             grad_norm = nn.utils.clip_grad_norm_(raw_model.parameters(), config.grad_clip if config.grad_clip > 0 else math.inf)
@@ -542,6 +558,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not config.train_shards:
             raise ValueError("no training shards: pass --shards or set train_shards in the config")
         parse_tasks(config.tasks)
+        if config.loss_weighting not in ("token", "task"):
+            raise ValueError(f"loss_weighting={config.loss_weighting!r}; use 'token' or 'task'")
         Mixture.parse(config.datasets, config.dataset_weights)
         read_policy(config)
     except (ValueError, FileNotFoundError) as err:

@@ -202,3 +202,17 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         main(["--config", "tiny", "--set", "oops", "--workdir", str(tmp_path / "x")])
     assert "write KEY=VALUE" in capsys.readouterr().err
+
+
+def test_task_weighting_gives_every_task_the_same_pull_whatever_its_target_length() -> None:
+    from model.train.trainer import batch_loss
+
+    # two image-target rows (257 tokens, mean loss 1.0) and two answer rows (3 tokens, mean loss 4.0)
+    per_seq = torch.tensor([[257.0, 257.0], [257.0, 257.0], [12.0, 3.0], [12.0, 3.0]], requires_grad=True)
+    task = torch.tensor([1, 1, 2, 2])
+    assert float(batch_loss(per_seq, task, "token")) == pytest.approx((514 + 24) / 520)
+    assert float(batch_loss(per_seq, task, "task")) == pytest.approx((1.0 + 4.0) / 2)
+    batch_loss(per_seq, task, "task").backward()
+    assert per_seq.grad is not None and per_seq.grad[2, 0] > 50 * per_seq.grad[0, 0]  # the short answer counts
+    with pytest.raises(ValueError, match="loss_weighting"):
+        batch_loss(per_seq, task, "sequence")
