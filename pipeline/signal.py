@@ -133,13 +133,95 @@ def evaluate_signal(checkpoint: Path, shards: Path, out: Path, limit: int, seed:
     ceiling = oracle_agreement(np.stack([celeba[i].tokens for i in keep]), [labels[i] for i in keep], palette)
     figures["text_to_face"] = {"hair_and_smile": _figure("text_to_face", scores["hair_and_smile"], scores["n"]),
                                "hair": scores["hair"], "smile": scores["smile"], "found": scores["found"],
-                               "ceiling_own_codes": ceiling}
+                               "ceiling_own_codes": ceiling,
+                               "ceiling_drawn_prompts": prompt_ceiling(face_prompts(per_cell=6), palette, seed + 1)}
     examples["prompts"] = [{"text": p.text, "hair_color": p.hair_color, "smiling": p.smiling, **seen}
                            for p, seen in zip(prompts, scores["read_back"])]
     examples["prompt_images"] = images
     examples["heldout_codes"] = np.stack([s.tokens for s in celeba[:12]])
     examples["heldout_keys"] = [s.key for s in celeba[:12]]
     return {"figures": figures, "examples": examples}
+
+
+def prompt_ceiling(prompts: Sequence[Any], tokenizer: Any, seed: int, size: tuple[int, int] = (64, 78)) -> dict[str, Any]:
+    """The text -> face ceiling: faces drawn as each prompt asks (CelebA's picture size, saved as JPEG, preprocessed
+    as the pipeline does), round-tripped through the image tokenizer and read back; a model can do no better."""
+    import io
+    from dataclasses import replace
+
+    from converters.fakes.signal import HAIR_COLORS, draw, random_spec
+    from model.evaluate.pixels import check_faces
+    from model.tokenizers.faces import decode_face
+
+    rng = np.random.default_rng(seed)
+    faces = []
+    for p in prompts:
+        spec = replace(random_spec(rng), expression="happy" if p.smiling else "neutral", hair_color=p.hair_color,
+                       hair_rgb=HAIR_COLORS[p.hair_color])
+        buf = io.BytesIO()
+        draw(spec, size, rng).save(buf, format="JPEG", quality=95)
+        faces.append(decode_face(buf.getvalue()))
+    pixels = np.stack(faces)
+    decoded = np.asarray(tokenizer.decode(np.asarray(tokenizer.encode(pixels)).astype(np.int64)), dtype=np.uint8)
+    keep = ("n", "hair_and_smile", "hair", "smile")
+    return {"through_tokenizer": {k: v for k, v in check_faces(decoded, prompts).items() if k in keep},
+            "pixels": {k: v for k, v in check_faces(pixels, prompts).items() if k in keep}}
+
+
+QUICK_DATASETS = ("affectnet", "cacd", "mm_celeba_hq")
+"""The quick experiment's datasets: an expression, an age and a caption dataset (a few hundred faces each)."""
+
+
+def quick_experiment(out: Path, steps: int = 300, seed: int = 0, scale: float = 0.002,
+                     tasks: str = "face_to_attributes", datasets: Sequence[str] = QUICK_DATASETS) -> dict[str, Any]:
+    """The shrunken signal experiment of `make demo` and the quality test: a small signal root of `datasets`, the real
+    build (palette tokens), the ``signal`` preset for `steps` steps on `tasks`, then held-out (test and val) scores of
+    AffectNet expression and CACD age, each beside the best constant answer's ("chance": the commonest expression,
+    the median age). Returns the figures; the checkpoint is ``out/train/checkpoint.pt``."""
+    import beam_runner
+    from converters.fakeroot import make_root
+    from converters.fakeroot.signal import SignalPainter
+    from model.checkpoint import load_talk2face
+    from model.evaluate.benchmarks import evaluate
+    from model.train.sequences import SequenceBuilder
+    from model.train.trainer import TrainConfig, train
+
+    started = time.time()
+    raw, corpus, workdir = out / "raw", out / "corpus", out / "train"
+    if not (raw / "expected.json").is_file():
+        make_root(raw, scale, seed, painter=SignalPainter(), workers=1, only=datasets)
+    if not (corpus / "stats.json").is_file():
+        beam_runner.run(["--input-root", str(raw), "--output", str(corpus), "--datasets", ",".join(datasets),
+                         "--vqgan-preset", "palette", "--samples-per-shard", "500"])
+    built = time.time()
+    config = TrainConfig.preset("signal")
+    config.train_shards, config.tasks, config.seed = str(corpus / "shards"), tasks, seed
+    config.dataset_weights = ",".join(w for w in config.dataset_weights.split(",") if w.split(":")[0] in datasets)
+    config.max_steps, config.warmup_steps, config.log_every = steps, max(1, steps // 10), max(1, steps // 5)
+    config.eval_every, config.checkpoint_every = 0, steps
+    train(config, workdir)
+    trained = time.time()
+    model = load_talk2face(workdir / "checkpoint.pt")
+    builder = SequenceBuilder(digits=config.digits)
+    shards = corpus / "shards"
+    scores: dict[str, Any] = {}
+    for task in ("expression", "age"):
+        rows = [p for split in ("test", "val") for p in
+                evaluate(model, shards, task, split=split, builder=builder, progress=False).predictions]
+        labels = [p["label"] for p in rows]
+        if task == "age":
+            median = float(np.median(labels))
+            mae = [abs(p["value"] - p["label"]) if isinstance(p["value"], int) else None for p in rows]
+            scores["age_mae"] = {"value": float(np.mean([m if m is not None else 100 for m in mae])),
+                                 "chance": float(np.mean([abs(y - median) for y in labels])), "n": len(rows)}
+        else:
+            commonest = max(set(labels), key=labels.count)
+            scores["expression"] = {"value": 100.0 * float(np.mean([p["value"] == p["label"] for p in rows])),
+                                    "chance": 100.0 * labels.count(commonest) / len(labels), "n": len(rows)}
+    scores["seconds"] = {"build": round(built - started, 1), "train": round(trained - built, 1),
+                         "evaluate": round(time.time() - trained, 1)}
+    scores["steps"], scores["tasks"], scores["digits"] = steps, tasks, config.digits
+    return scores
 
 
 def compare_digits(corpus: Path, out: Path, steps: int, seed: int, limit: int) -> dict[str, Any]:
