@@ -77,6 +77,7 @@ class TrainConfig:
     # model (vocab_size, image_tokens and too few n_positions follow the shards' tokenizer: model/train/corpus.py)
     model: Talk2FaceConfig = field(default_factory=Talk2FaceConfig.tiny)
     init_from: str = ""  # start from weights: a TencentPretrain talk2face.bin or one of our checkpoint.pt files
+    image_init: str = "random"  # image-code embeddings: "random", or "codebook" (a projection of the codes' colours)
     # optimisation
     batch_size: int = 32  # sequences per micro-batch and rank; a multiple of 4 (a quarter per task)
     grad_accum: int = 1  # micro-batches per optimizer step
@@ -109,10 +110,11 @@ class TrainConfig:
         if name == "small":
             return cls(model=Talk2FaceConfig.small(), batch_size=16, max_steps=5000, lr=5e-4, warmup_steps=200)
         if name == "signal":  # `make signal` (pipeline/signal.py): about 10 minutes on 2 quiet CPU cores
-            # digits: ages as single digits measured 9.3 years MAE against 54.7 whole (bench/RESULTS.md, issue 13)
-            return cls(model=Talk2FaceConfig.tiny(), batch_size=16, max_steps=400, lr=2e-3, warmup_steps=40, digits=True,
-                       num_workers=0, shuffle_buffer=200, eval_every=50, eval_batches=2, checkpoint_every=100,
-                       log_every=10)
+            # bench/RESULTS.md, issue 13: ages as single digits (9.3 years MAE against 54.7 whole); every task pulls
+            # equally (token weighting gave a 3-token answer 1/80 of a face's pull); 600 all-task steps ~10 quiet minutes
+            return cls(model=Talk2FaceConfig.tiny(), batch_size=16, max_steps=600, lr=2e-3, warmup_steps=60,
+                       digits=True, loss_weighting="task", image_init="codebook", num_workers=0, shuffle_buffer=200,
+                       eval_every=75, eval_batches=2, checkpoint_every=150, log_every=20)
         if name == "paper":
             # the paper: batch 192 (24 per GPU x 8 GPUs), 500k steps, AdamW (0.9, 0.999), lr 2e-4 with linear
             # warm-up; TencentPretrain's default warm-up is 10% of the steps, then linear decay to 0
@@ -330,6 +332,29 @@ def follow_corpus(config: TrainConfig, urls: Sequence[str]) -> tuple[CorpusToken
     return corpus, mixture, notes
 
 
+def init_image_embeddings(model: Talk2Face, corpus: CorpusTokenizer, seed: int) -> None:
+    """Start the image codes' embeddings as a fixed random projection of what each code stands for, so codes of
+    similar colour start alike instead of 1,024 unrelated vectors each learnt from its own rare occurrences.
+
+    Only the palette tokenizer's codes have a meaning known without its weights (their RGB colours); the
+    rows keep the N(0, 0.02) scale of the other embeddings, and train as usual.
+    """
+    kind = corpus.info.kind if corpus.info is not None else None
+    if kind != "palette":
+        raise CorpusMismatch(f"image_init=codebook needs shards of the palette tokenizer; {corpus.shard} holds codes "
+                             f"of {kind or 'an unnamed tokenizer'}: use image_init=random")
+    from model.tokenizers.palette import palette
+
+    colours = torch.from_numpy(palette().astype(np.float32) / 255.0)  # (K, 3)
+    colours = (colours - colours.mean(0)) / colours.std(0)
+    g = torch.Generator().manual_seed(seed)
+    project = torch.randn(3, model.config.n_embd, generator=g) * 0.02  # (3, C)
+    layout = model.config.layout
+    with torch.no_grad():
+        model.wte.weight[layout.image_offset:layout.image_stop] = colours @ project + \
+            0.1 * model.wte.weight[layout.image_offset:layout.image_stop]
+
+
 def init_model(config: TrainConfig) -> Talk2Face:
     """A fresh model of config.model, or the weights named by config.init_from."""
     if not config.init_from:
@@ -389,7 +414,12 @@ def train(
     for note in notes if master else ():
         print(f"note: {note}", file=sys.stderr)
 
-    model = init_model(config).to(device)
+    model = init_model(config)
+    if config.image_init == "codebook" and not config.init_from:
+        init_image_embeddings(model, corpus, config.seed)
+    elif config.image_init not in ("random", "codebook"):
+        raise ValueError(f"image_init={config.image_init!r}; use 'random' or 'codebook'")
+    model = model.to(device)
     if model.config.layout != corpus.layout:  # init_from weights of another tokenizer's corpus
         raise CorpusMismatch(f"init_from {config.init_from}: its vocabulary ({model.config.layout}) is not the "
                              f"shards' ({corpus.layout}, {corpus.shard}); start from weights trained on that tokenizer")
