@@ -45,3 +45,13 @@ def test_faces_drawn_as_prompted_read_back_through_the_palette_tokenizer() -> No
     ceiling = prompt_ceiling(face_prompts(per_cell=3), PaletteTokenizer(), seed=0)
     assert ceiling["pixels"]["hair_and_smile"] >= 0.95, ceiling  # read_back knows the drawing rules
     assert ceiling["through_tokenizer"]["hair_and_smile"] >= 0.75, ceiling  # 16x16 patches move the edges it finds
+
+
+def test_chance_is_the_best_constant_answer_on_the_same_items() -> None:
+    from pipeline.signal import constant_answer
+
+    answers = [{"question": "celeba smiling:", "label": v} for v in (True, True, True, False)] + \
+        [{"question": "celeba bald:", "label": v} for v in (False, True)]
+    assert constant_answer(answers, "accuracy") == 100.0 * (3 + 1) / 6
+    assert constant_answer([{"question": "cacd age:", "label": a} for a in (50, 52, 60)], "mae") == (2 + 0 + 8) / 3
+    assert constant_answer([], "mae") is None

@@ -210,8 +210,8 @@ def test_task_weighting_gives_every_task_the_same_pull_whatever_its_target_lengt
     # two image-target rows (257 tokens, mean loss 1.0) and two answer rows (3 tokens, mean loss 4.0)
     per_seq = torch.tensor([[257.0, 257.0], [257.0, 257.0], [12.0, 3.0], [12.0, 3.0]], requires_grad=True)
     task = torch.tensor([1, 1, 2, 2])
-    assert float(batch_loss(per_seq, task, "token")) == pytest.approx((514 + 24) / 520)
-    assert float(batch_loss(per_seq, task, "task")) == pytest.approx((1.0 + 4.0) / 2)
+    assert batch_loss(per_seq, task, "token").item() == pytest.approx((514 + 24) / 520)
+    assert batch_loss(per_seq, task, "task").item() == pytest.approx((1.0 + 4.0) / 2)
     batch_loss(per_seq, task, "task").backward()
     assert per_seq.grad is not None and per_seq.grad[2, 0] > 50 * per_seq.grad[0, 0]  # the short answer counts
     with pytest.raises(ValueError, match="loss_weighting"):
