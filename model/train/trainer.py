@@ -110,8 +110,9 @@ class TrainConfig:
         if name == "small":
             return cls(model=Talk2FaceConfig.small(), batch_size=16, max_steps=5000, lr=5e-4, warmup_steps=200)
         if name == "signal":  # `make signal` (pipeline/signal.py): about 10 minutes on 2 quiet CPU cores
-            # bench/RESULTS.md, issue 13: ages as single digits (9.3 years MAE against 54.7 whole); every task pulls
-            # equally (token weighting gave a 3-token answer 1/80 of a face's pull); 600 all-task steps ~10 quiet minutes
+            # bench/RESULTS.md, issue 13: ages as single digits (9.3 years MAE against 54.7 whole, both worse than the
+            # median's 2.75: digits at least answer in range); every task pulls equally (token weighting gave a 3-token
+            # answer 1/80 of a face's pull); code embeddings from the palette colours; 600 all-task steps ~10 quiet min
             return cls(model=Talk2FaceConfig.tiny(), batch_size=16, max_steps=600, lr=2e-3, warmup_steps=60,
                        digits=True, loss_weighting="task", image_init="codebook", num_workers=0, shuffle_buffer=200,
                        eval_every=75, eval_batches=2, checkpoint_every=150, log_every=20)
