@@ -29,7 +29,7 @@ demo: install
 
 # issue 13: the signal corpus (faces drawn from their labels), trained and scored on its held-out split; signal/report.{json,html}
 SIGNAL ?= signal
-SIGNAL_ARGS ?= --steps 200 --tasks face_to_caption,face_to_attributes --limit 60
+SIGNAL_ARGS ?= --tasks all --limit 60
 signal: install
 	$(BIN)/python -m pipeline.signal $(SIGNAL) $(SIGNAL_ARGS)
 

@@ -13,6 +13,11 @@
 5. Runs each inference template once with the trained model (``DIR/templates/``: face.png,
    caption.txt, labels.json). With random VQGAN weights and a minute of training these outputs
    show the chain works, not what a trained Talk2Face can do.
+6. Shows learning (``DIR/signal/``, issue 13): a small corpus whose faces are drawn from their labels
+   (``fake-root --signal``), built with the palette tokenizer, the ``signal`` preset trained on it for
+   ``--signal-steps`` steps; prints held-out expression accuracy and age error beside chance, and
+   writes ``DIR/signal/templates/`` (a face generated for a prompt, read back from its pixels; a
+   caption and answers generated for that face). ``--signal-steps 0`` skips it.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> BuildResult:
     parser.add_argument("dir", type=Path, help="folder for raw/ and corpus/")
     parser.add_argument("--samples-per-shard", type=int, default=16, help="small, so the demo shows several shards")
     parser.add_argument("--train-steps", type=int, default=60, help="tiny-model training steps; 0 skips training")
+    parser.add_argument("--signal-steps", type=int, default=400,
+                        help="steps of the learning phase on label-drawn faces (about 1 minute); 0 skips it")
     args, beam_args = parser.parse_known_args(argv)
     setup_logging()
     raw, corpus = args.dir / "raw", args.dir / "corpus"
@@ -76,7 +83,45 @@ def main(argv: Sequence[str] | None = None) -> BuildResult:
         print(f"contact sheet: {sheet}")
     if args.train_steps > 0:
         train_and_generate(corpus, args.dir, args.train_steps)
+    if args.signal_steps > 0:
+        show_learning(args.dir / "signal", args.signal_steps)
     return result
+
+
+SIGNAL_PROMPT = "The woman has long black hair, and she is smiling."
+
+
+def show_learning(out: Path, steps: int, seed: int = 0) -> dict[str, Any]:
+    """The learning phase: pipeline/signal.py's quick experiment, its held-out scores beside chance, and the templates."""
+    import numpy as np
+    from PIL import Image
+
+    from converters.fakes.signal import read_back
+    from model.tokenizers import load_image_tokenizer
+    from model.train.sequences import SequenceBuilder
+    from pipeline.signal import quick_experiment
+
+    print(f"\nlearning from faces drawn from their labels ({out}): signal corpus, palette tokens, {steps} steps ...",
+          flush=True)
+    scores = quick_experiment(out, steps, seed, tasks="face_to_attributes,face_to_caption,caption_to_face")
+    expr, age = scores["expression"], scores["age_mae"]
+    print(f"\nheld-out faces (test + val) after {steps} steps ({scores['seconds']['train']:.0f} s of training):\n"
+          f"  {'AffectNet expression accuracy':<30} {expr['value']:5.1f} %    chance {expr['chance']:5.1f} %   "
+          f"(the commonest expression)      n={expr['n']}\n"
+          f"  {'IMDB-WIKI age error (MAE)':<30} {age['value']:5.1f} years chance {age['chance']:5.1f} years "
+          f"(the median age for every face) n={age['n']}")
+    written = demo_templates(out / "train" / "checkpoint.pt", load_image_tokenizer(preset="palette"), out / "templates",
+                             text=SIGNAL_PROMPT, questions=("affectnet expression:", "imdb age:"), seed=seed,
+                             builder=SequenceBuilder(digits=bool(scores["digits"])))
+    seen = read_back(np.asarray(Image.open(written["image"]).convert("RGB")))
+    shown = f"{seen['hair_color']} hair, {'smiling' if seen['smiling'] else 'not smiling'}" if seen["found"] else "no face"
+    print(f"  to image   {written['text']!r} -> {written['image']} (read back from its pixels: {shown})\n"
+          f"  to caption -> {written['caption']!r}")
+    for question, answer in written["labels"].items():
+        print(f"  to attributes {question!r} -> {answer['text']!r}")
+    scores["templates"] = {**written, "read_back": {k: seen[k] for k in ("found", "hair_color", "smiling")}}
+    (out / "scores.json").write_text(json.dumps(scores, indent=2, default=str) + "\n", encoding="utf-8")
+    return scores
 
 
 def train_and_generate(corpus: Path, out: Path, steps: int) -> None:
@@ -113,11 +158,13 @@ def demo_templates(
     text: str = "This man has black hair. smiling : true ;",
     questions: Sequence[str] = ("celeba smiling:", "cacd age:", "affectnet expression:", "fairface race:"),
     seed: int = 0,
+    builder: Any = None,
 ) -> dict[str, Any]:
     """Run every template once: text -> face (face.png), that face -> caption (caption.txt) and labels (labels.json).
 
     `checkpoint` is a checkpoint path or a Talk2Face; `vqgan` an ImageTokenizer or a preset name
-    (``"tiny-random"``). Returns what was written.
+    (``"tiny-random"``); `builder` the SequenceBuilder of the checkpoint's training (digits), default whole numbers.
+    Returns what was written.
     """
     import numpy as np
 
@@ -131,13 +178,13 @@ def demo_templates(
     tokenizer = load_image_tokenizer(preset=vqgan) if isinstance(vqgan, str) else vqgan
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    codes = generate_image_codes(model, [text], n=1, seed=seed)[0]  # (1, 256)
+    codes = generate_image_codes(model, [text], n=1, seed=seed, builder=builder)[0]  # (1, 256)
     image = np.asarray(tokenizer.decode(codes), dtype=np.uint8)  # (1, 256, 256, 3)
     save_pngs(image, [out / "face.png"])
     face_codes = np.asarray(tokenizer.encode(image), dtype=np.uint16)  # the face as a user image would arrive
-    caption = generate_captions(model, face_codes)[0]
+    caption = generate_captions(model, face_codes, builder=builder)[0]
     (out / "caption.txt").write_text(caption + "\n", encoding="utf-8")
-    answers = answer_questions(model, np.repeat(face_codes, len(questions), axis=0), list(questions))
+    answers = answer_questions(model, np.repeat(face_codes, len(questions), axis=0), list(questions), builder=builder)
     labels = {a.question: {"text": a.text, "value": a.value} for a in answers}
     (out / "labels.json").write_text(json.dumps(labels, indent=2) + "\n", encoding="utf-8")
     return {"text": text, "image": str(out / "face.png"), "caption": caption, "labels": labels}

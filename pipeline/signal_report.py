@@ -79,6 +79,21 @@ def _figure_rows(figures: dict[str, Any]) -> str:
     return "".join(rows)
 
 
+def _ceiling_note(figures: dict[str, Any]) -> str:
+    """The text -> face ceilings beside the figure: what read_back sees in faces that do show the prompt."""
+    t2f = figures.get("text_to_face", {})
+    drawn = t2f.get("ceiling_drawn_prompts", {}).get("through_tokenizer")
+    own = t2f.get("ceiling_own_codes")
+    parts = []
+    if drawn:
+        parts.append(f"faces drawn as each prompt asks, through the tokenizer: hair and smile {drawn['hair_and_smile']:.2f} "
+                     f"(hair {drawn['hair']:.2f}, smile {drawn['smile']:.2f}, n={drawn['n']})")
+    if own:
+        parts.append(f"held-out CelebA faces decoded from their own codes: {own['hair_and_smile']:.2f} "
+                     f"(hair {own['hair']:.2f}, smile {own['smile']:.2f}, n={own['n']:.0f})")
+    return f"<p>Text &rarr; face ceiling (read_back agreement): {html.escape('; '.join(parts))}</p>" if parts else ""
+
+
 def write_reports(out: Path, report: dict[str, Any], examples: dict[str, Any], workdir: Path) -> None:
     """Write ``out/report.json`` and ``out/report.html``."""
     series = curves(workdir)
@@ -108,6 +123,7 @@ table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 6px}}
 {report.get("train", {}).get("seconds")} s</p>
 <h2>Figures (held-out test split)</h2><table><tr><th>decoding</th><th>figure</th><th>value</th><th>chance</th><th>target</th><th></th><th>n</th></tr>
 {_figure_rows(report["figures"])}</table>
+{_ceiling_note(report["figures"])}
 <h2>Learning curves</h2>{svg_curves(series)}
 <h2>Text &rarr; face (palette-decoded)</h2>{grid}
 <h2>Held-out faces and the answers generated for them</h2>{''.join(held)}

@@ -21,13 +21,15 @@ from pathlib import Path
 
 import torch
 
-from model.checkpoint import CheckpointError, load_checkpoint, load_talk2face
+from model.checkpoint import load_talk2face
 from model.evaluate.benchmarks import TASKS, evaluate
 from model.evaluate.inception import load_feature_extractor
 from model.infer.templates import ANSWER_SAMPLING, IMAGE_SAMPLING
+from model.infer.trained import check_shards_match, check_tokenizer_matches, resolve_digits
 from model.sampling import SamplingConfig
 from model.tokenizers import load_image_tokenizer
 from model.train.sequences import SequenceBuilder
+from model.train.shards import resolve_shards
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,23 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def resolve_digits(checkpoint: str | Path, choice: str = "auto") -> bool:
-    """Whether to tokenize numbers as single digits: as the checkpoint trained; an explicit choice must agree."""
-    trained: bool | None = None
-    try:
-        payload = load_checkpoint(checkpoint)
-        if isinstance(payload, dict) and isinstance(payload.get("config"), dict):
-            trained = bool(payload["config"].get("digits", False))
-    except CheckpointError:
-        pass  # a TencentPretrain talk2face.bin: whole-number tokens, as released
-    if choice == "auto":
-        return bool(trained)
-    wanted = choice == "on"
-    if trained is not None and trained != wanted:
-        raise ValueError(f"{checkpoint} was trained with digits={'on' if trained else 'off'} (numbers as "
-                         f"{'single digits' if trained else 'whole WordPiece tokens'}); --digits {choice} would feed it "
-                         "ids it never saw: drop --digits or pass the training setting")
-    return wanted
+def shard_urls(spec: str, split: str) -> list[str]:
+    """The shards of the split evaluated (auto: test, else val): the ones whose vocabulary is checked."""
+    for candidate in (("test", "val") if split == "auto" else (split,)):
+        try:
+            return resolve_shards(spec, candidate)
+        except FileNotFoundError:
+            continue
+    raise FileNotFoundError(f"no {'test or val' if split == 'auto' else split} shards in {spec!r}; check --shards and --split")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.inception:
                 raise ValueError("--task synthesis needs --inception PATH (a local Inception network; nothing is downloaded)")
             extractor = load_feature_extractor(args.inception, args.inception_factory, device)
+            check_tokenizer_matches(args.checkpoint, vqgan)
+        check_shards_match(args.checkpoint, model, shard_urls(args.shards, args.split))
         builder = SequenceBuilder(digits=resolve_digits(args.checkpoint, args.digits))
         result = evaluate(model, args.shards, args.task, dataset=args.dataset, split=args.split, limit=args.limit,
                           constrain=not args.free, config=config, batch_size=args.batch_size, vqgan=vqgan,

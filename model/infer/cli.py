@@ -33,8 +33,10 @@ from model.infer.templates import (
     generate_captions,
     generate_image_codes,
 )
+from model.infer.trained import check_tokenizer_matches, resolve_digits
 from model.sampling import SamplingConfig
 from model.tokenizers import load_image_tokenizer
+from model.train.sequences import SequenceBuilder
 
 
 def load_faces(paths: Sequence[str | Path]) -> np.ndarray:
@@ -84,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", type=float, default=None, help="nucleus filtering (default: 0.95 for images, off for text)")
     p.add_argument("--seed", type=int, default=0, help="seed of the per-sample random generators")
     p.add_argument("--batch-size", type=int, default=16, help="rows sampled together")
+    p.add_argument("--digits", default="auto", choices=("auto", "on", "off"),
+                   help="numbers as single digits ('2 5'); auto: as the checkpoint was trained (off for talk2face.bin)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--json", action="store_true", help="print results as JSON lines")
     return p
@@ -106,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = load_talk2face(args.checkpoint, heads=args.heads).to(device)
         vqgan = load_image_tokenizer(args.vqgan_preset, args.vqgan_config, args.vqgan_checkpoint, device=str(device))
         check_image_tokenizer(model, vqgan)
+        check_tokenizer_matches(args.checkpoint, vqgan)
+        builder = SequenceBuilder(digits=resolve_digits(args.checkpoint, args.digits))
         if args.to == "attributes":
             for q in args.prompt:
                 question_text(q)
@@ -119,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.to == "image":
         config = _sampling_from_args(args, IMAGE_SAMPLING)
         codes = generate_image_codes(model, args.text, n=args.n, config=config, seed=args.seed, batch_size=args.batch_size,
-                                     progress="generate image")
+                                     progress="generate image", builder=builder)
         keep = args.keep or args.n
         for i, text in enumerate(args.text):
             images = np.asarray(vqgan.decode(codes[i]), dtype=np.uint8)
@@ -138,14 +144,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.to == "caption":
         config = _sampling_from_args(args, CAPTION_SAMPLING)
         for path, caption in zip(args.image, generate_captions(model, codes, config=config, seed=args.seed,
-                                                               batch_size=args.batch_size,
+                                                               batch_size=args.batch_size, builder=builder,
                                                                progress="generate caption")):
             emit({"image": path, "caption": caption}, f"{path}\t{caption}")
         return 0
     config = _sampling_from_args(args, ANSWER_SAMPLING)
     rows = [(i, q) for i in range(len(args.image)) for q in args.prompt]
     answers = answer_questions(model, codes[[i for i, _ in rows]], [q for _, q in rows], constrain=not args.free,
-                               config=config, seed=args.seed, batch_size=args.batch_size, progress="generate attributes")
+                               config=config, seed=args.seed, batch_size=args.batch_size, progress="generate attributes",
+                               builder=builder)
     for (i, _), answer in zip(rows, answers):
         shown = answer.value if answer.valid else "(invalid answer)"
         emit({"image": args.image[i], "question": answer.question, "text": answer.text, "value": answer.value},

@@ -65,6 +65,7 @@ class TrainConfig:
     text_budget: int = 64  # WordPiece tokens per text: captions are cut, attribute texts subset by whole pairs
     digits: bool = False  # numbers (ages) as single digits, "2 5", not whole WordPiece tokens; inference follows it
     attribute_key_loss: bool = True  # loss also on the "<prefix> <key>:" that opens a face-to-attributes target
+    loss_weighting: str = "token"  # "token": mean over every target token; "task": mean of each task's token mean
     tasks: str = "all"  # "all" or some of face_to_caption,caption_to_face,face_to_attributes,attributes_to_face
     shuffle_buffer: int = 2000  # pairs held by each stream's shuffle buffer
     num_workers: int = 2  # loader processes per rank; 0 loads in the training process
@@ -76,6 +77,7 @@ class TrainConfig:
     # model (vocab_size, image_tokens and too few n_positions follow the shards' tokenizer: model/train/corpus.py)
     model: Talk2FaceConfig = field(default_factory=Talk2FaceConfig.tiny)
     init_from: str = ""  # start from weights: a TencentPretrain talk2face.bin or one of our checkpoint.pt files
+    image_init: str = "random"  # image-code embeddings: "random", or "codebook" (a projection of the codes' colours)
     # optimisation
     batch_size: int = 32  # sequences per micro-batch and rank; a multiple of 4 (a quarter per task)
     grad_accum: int = 1  # micro-batches per optimizer step
@@ -108,10 +110,12 @@ class TrainConfig:
         if name == "small":
             return cls(model=Talk2FaceConfig.small(), batch_size=16, max_steps=5000, lr=5e-4, warmup_steps=200)
         if name == "signal":  # `make signal` (pipeline/signal.py): about 10 minutes on 2 quiet CPU cores
-            # digits: ages as single digits measured 9.3 years MAE against 54.7 whole (bench/RESULTS.md, issue 13)
-            return cls(model=Talk2FaceConfig.tiny(), batch_size=16, max_steps=400, lr=2e-3, warmup_steps=40, digits=True,
-                       num_workers=0, shuffle_buffer=200, eval_every=50, eval_batches=2, checkpoint_every=100,
-                       log_every=10)
+            # bench/RESULTS.md, issue 13: ages as single digits (9.3 years MAE against 54.7 whole, both worse than the
+            # median's 2.75: digits at least answer in range); every task pulls equally (token weighting gave a 3-token
+            # answer 1/80 of a face's pull); code embeddings from the palette colours; 600 all-task steps ~10 quiet min
+            return cls(model=Talk2FaceConfig.tiny(), batch_size=16, max_steps=600, lr=2e-3, warmup_steps=60,
+                       digits=True, loss_weighting="task", image_init="codebook", num_workers=0, shuffle_buffer=200,
+                       eval_every=75, eval_batches=2, checkpoint_every=150, log_every=20)
         if name == "paper":
             # the paper: batch 192 (24 per GPU x 8 GPUs), 500k steps, AdamW (0.9, 0.999), lr 2e-4 with linear
             # warm-up; TencentPretrain's default warm-up is 10% of the steps, then linear decay to 0
@@ -228,6 +232,22 @@ def configure_optimizer(model: nn.Module, config: TrainConfig, fused: bool) -> t
     return torch.optim.AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2), fused=fused or None)
 
 
+def batch_loss(per_seq: torch.Tensor, task: torch.Tensor, weighting: str) -> torch.Tensor:
+    """The loss to minimise from per-sequence (loss sum, target count) rows (B, 2) and each row's task (B,).
+
+    "token": the mean over all target tokens, so a face's 257 image tokens outweigh a 3-token answer
+    ~80 to 1 when all four tasks share a batch. "task": the mean over the tasks present of each task's
+    token mean, so every task pulls equally, whatever the length of its targets.
+    """
+    if weighting == "token":
+        return per_seq[:, 0].sum() / per_seq[:, 1].sum()
+    if weighting != "task":
+        raise ValueError(f"loss_weighting={weighting!r}; use 'token' or 'task'")
+    sums = torch.zeros(len(TASKS), 2, dtype=per_seq.dtype, device=per_seq.device).index_add(0, task, per_seq)
+    present = sums[:, 1] > 0
+    return (sums[present, 0] / sums[present, 1]).mean()
+
+
 def token_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed loss of a batch's target tokens, and per sequence (loss sum, target count) as a (B, 2) tensor."""
     losses = model(batch["ids"], batch["segments"], batch["labels"])  # (B, T)
@@ -313,6 +333,29 @@ def follow_corpus(config: TrainConfig, urls: Sequence[str]) -> tuple[CorpusToken
     return corpus, mixture, notes
 
 
+def init_image_embeddings(model: Talk2Face, corpus: CorpusTokenizer, seed: int) -> None:
+    """Start the image codes' embeddings as a fixed random projection of what each code stands for, so codes of
+    similar colour start alike instead of 1,024 unrelated vectors each learnt from its own rare occurrences.
+
+    Only the palette tokenizer's codes have a meaning known without its weights (their RGB colours); the
+    rows keep the N(0, 0.02) scale of the other embeddings, and train as usual.
+    """
+    kind = corpus.info.kind if corpus.info is not None else None
+    if kind != "palette":
+        raise CorpusMismatch(f"image_init=codebook needs shards of the palette tokenizer; {corpus.shard} holds codes "
+                             f"of {kind or 'an unnamed tokenizer'}: use image_init=random")
+    from model.tokenizers.palette import palette
+
+    colours = torch.from_numpy(palette().astype(np.float32) / 255.0)  # (K, 3)
+    colours = (colours - colours.mean(0)) / colours.std(0)
+    g = torch.Generator().manual_seed(seed)
+    project = torch.randn(3, model.config.n_embd, generator=g) * 0.02  # (3, C)
+    layout = model.config.layout
+    with torch.no_grad():
+        model.wte.weight[layout.image_offset:layout.image_stop] = colours @ project + \
+            0.1 * model.wte.weight[layout.image_offset:layout.image_stop]
+
+
 def init_model(config: TrainConfig) -> Talk2Face:
     """A fresh model of config.model, or the weights named by config.init_from."""
     if not config.init_from:
@@ -372,7 +415,12 @@ def train(
     for note in notes if master else ():
         print(f"note: {note}", file=sys.stderr)
 
-    model = init_model(config).to(device)
+    model = init_model(config)
+    if config.image_init == "codebook" and not config.init_from:
+        init_image_embeddings(model, corpus, config.seed)
+    elif config.image_init not in ("random", "codebook"):
+        raise ValueError(f"image_init={config.image_init!r}; use 'random' or 'codebook'")
+    model = model.to(device)
     if model.config.layout != corpus.layout:  # init_from weights of another tokenizer's corpus
         raise CorpusMismatch(f"init_from {config.init_from}: its vocabulary ({model.config.layout}) is not the "
                              f"shards' ({corpus.layout}, {corpus.shard}); start from weights trained on that tokenizer")
@@ -449,9 +497,8 @@ def train(
                 batch = {k: v.to(device, non_blocking=True) for k, v in cpu_batch.items()}
                 sync = world == 1 or micro == config.grad_accum - 1
                 with (contextlib.nullcontext() if sync else step_model.no_sync()), autocast(device, config):  # type: ignore[operator]
-                    loss_sum, _ = token_loss(step_model, batch)
-                    n_target = (batch["labels"] != IGNORE_INDEX).sum()
-                    loss = loss_sum / n_target / config.grad_accum
+                    _, per_seq = token_loss(step_model, batch)
+                    loss = batch_loss(per_seq, batch["task"], config.loss_weighting) / config.grad_accum
                 loss.backward()
                 loss_value += float(loss.detach())
             grad_norm = nn.utils.clip_grad_norm_(raw_model.parameters(), config.grad_clip if config.grad_clip > 0 else math.inf)
@@ -542,6 +589,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not config.train_shards:
             raise ValueError("no training shards: pass --shards or set train_shards in the config")
         parse_tasks(config.tasks)
+        if config.loss_weighting not in ("token", "task"):
+            raise ValueError(f"loss_weighting={config.loss_weighting!r}; use 'token' or 'task'")
         Mixture.parse(config.datasets, config.dataset_weights)
         read_policy(config)
     except (ValueError, FileNotFoundError) as err:

@@ -3,7 +3,9 @@
 The head is found as the pixels that differ from the background (the median of the picture's border):
 its columns give the centre ``cx`` and ``fw`` (the hair cap is ``2.4 fw`` wide for every face), the
 first head row above ``cx`` gives the hair's top, ``cy - 1.3 fh``. Features are then sampled where
-`draw` puts them: the hair cap's middle, the cheeks (skin), the mouth box, the chin, the glasses' rims.
+`draw` puts them: the hair band above the face oval, the cheeks (skin), the mouth box, the chin, the glasses'
+rims. Hair and smile are read so that they survive the palette tokenizer's 16x16 patches (a vote over
+several points of the hair band; the mouth colour's area, which patch averaging keeps).
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ import numpy as np
 from converters.fakes.signal.spec import ASPECT, BALD, HAIR_COLORS, MOUTH_INNER
 
 SMILE_AREA = np.pi / 2 * 0.55 * 0.36  # the smile's half ellipse, in fw * fh
+SMILE_SHARE = 0.3
+"""A face smiles when its mouth box holds at least this share of the smile's area in mouth colour. The area is
+summed as each pixel's share of the mouth colour, which averaging keeps: a palette face (16x16 patches of one
+colour) measures about 0.65 of a drawn smile, every other mouth below 0.3 (the largest, fear's, is 0.29 drawn)."""
+HAIR_POINTS = ((-0.65, -0.9), (0.65, -0.9), (0.0, -1.15), (-0.35, -1.05), (0.35, -1.05))
+"""Where the hair is read, in face units: the middle of the band between the cap's edge and the face oval, which
+is thickest (about 0.4 fh) at x = ±0.65, so a point stays inside it when 16x16 patches move the edges found."""
 BLUR = 1.035
 """The silhouette measures about 3.5% wider than drawn (PIL draws its boxes inclusive: +1 source pixel)."""
 _HAIR_NAMES = tuple(HAIR_COLORS)
@@ -53,20 +62,26 @@ def read_back(image: np.ndarray) -> dict[str, Any]:
         return np.median(window, axis=0) if len(window) else background
 
     skin = np.median([patch(-0.55, 0.2), patch(0.55, 0.2)], axis=0)
-    hair = np.median([patch(x, -1.17) for x in (-0.3, 0.0, 0.3)], axis=0)
-    to_hair = np.sqrt(((_HAIR_RGB - hair) ** 2).sum(1))
-    nearest = int(np.argmin(to_hair))  # bald only where the cap is clearly skin (brown hair is near dark skin)
-    hair_color = BALD if np.linalg.norm(hair - skin) < 0.5 * to_hair[nearest] else _HAIR_NAMES[nearest]
+    votes: dict[str, int] = {}
+    for x, y in HAIR_POINTS:  # each point votes; a point that shows the background (a misplaced edge) abstains
+        colour = patch(x, y)
+        to_hair = np.sqrt(((_HAIR_RGB - colour) ** 2).sum(1))
+        nearest = int(np.argmin(to_hair))
+        to_skin = float(np.linalg.norm(colour - skin))
+        if np.linalg.norm(colour - background) < min(float(to_hair[nearest]), to_skin):
+            continue
+        name = BALD if to_skin < 0.5 * to_hair[nearest] else _HAIR_NAMES[nearest]  # brown hair is near dark skin
+        votes[name] = votes.get(name, 0) + 1
+    hair_color = max(votes, key=lambda k: votes[k]) if votes else BALD
 
     y0, y1 = int(cy + 0.36 * fh), int(cy + 0.95 * fh)
     x0, x1 = int(cx - 0.75 * fw), int(cx + 0.75 * fw)
-    mouth = px[max(0, y0):y1, max(0, x0):x1]
-    surround = np.median(mouth.reshape(-1, 3), axis=0)
-    to_inner = np.sqrt(((mouth - np.array(MOUTH_INNER, np.float32)) ** 2).sum(-1))
-    inner = (to_inner < 90) & (to_inner < np.sqrt(((mouth - surround) ** 2).sum(-1)))
-    width = float((inner.sum(0) >= 2).sum()) / fw
-    area = float(inner.sum()) / (fw * fh)
-    smiling = width >= 0.75 and area >= 0.5 * SMILE_AREA
+    mouth = px[max(0, y0):y1, max(0, x0):x1].reshape(-1, 3)
+    toward = np.array(MOUTH_INNER, np.float32) - skin  # each pixel's share of the mouth colour on the line skin -> it
+    share = np.clip(((mouth - skin) @ toward) / max(1.0, float(toward @ toward)), 0.0, 1.0)
+    off_line = np.linalg.norm((mouth - skin) - share[:, None] * toward[None], axis=1)  # a beard or a lip is off it
+    area = float((share * (off_line < 45)).sum()) / (fw * fh)
+    smiling = area >= SMILE_SHARE * SMILE_AREA
 
     chin = np.median([patch(0.0, 0.9), patch(-0.72, 0.42), patch(0.72, 0.42)], axis=0)
     beard = float(np.linalg.norm(chin - skin)) > 40

@@ -202,3 +202,38 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         main(["--config", "tiny", "--set", "oops", "--workdir", str(tmp_path / "x")])
     assert "write KEY=VALUE" in capsys.readouterr().err
+
+
+def test_task_weighting_gives_every_task_the_same_pull_whatever_its_target_length() -> None:
+    from model.train.trainer import batch_loss
+
+    # two image-target rows (257 tokens, mean loss 1.0) and two answer rows (3 tokens, mean loss 4.0)
+    per_seq = torch.tensor([[257.0, 257.0], [257.0, 257.0], [12.0, 3.0], [12.0, 3.0]], requires_grad=True)
+    task = torch.tensor([1, 1, 2, 2])
+    assert batch_loss(per_seq, task, "token").item() == pytest.approx((514 + 24) / 520)
+    assert batch_loss(per_seq, task, "task").item() == pytest.approx((1.0 + 4.0) / 2)
+    batch_loss(per_seq, task, "task").backward()
+    assert per_seq.grad is not None and per_seq.grad[2, 0] > 50 * per_seq.grad[0, 0]  # the short answer counts
+    with pytest.raises(ValueError, match="loss_weighting"):
+        batch_loss(per_seq, task, "sequence")
+
+
+def test_codebook_init_starts_codes_of_similar_colour_alike() -> None:
+    from model.tokenizers.palette import palette
+    from model.train.corpus import CorpusMismatch, CorpusTokenizer
+    from model.train.trainer import init_image_embeddings
+    from schemas.sample import TokenizerInfo
+
+    model = Talk2Face(Talk2FaceConfig.tiny())
+    text_rows = model.wte.weight[:IMAGE_OFFSET].clone()
+    init_image_embeddings(model, CorpusTokenizer(TokenizerInfo("palette-x", "palette", 1024, 256, 16), "s.tar"), seed=0)
+    codes = model.wte.weight[IMAGE_OFFSET:IMAGE_OFFSET + 1024].detach()
+    colours = torch.from_numpy(palette().astype("float32"))
+    near = torch.cdist(colours, colours)
+    pairs = torch.nonzero((near > 0) & (near < 20))[:200]  # neighbouring palette colours
+    far = torch.nonzero(near > 300)[:200]
+    gap = lambda p: float((codes[p[:, 0]] - codes[p[:, 1]]).norm(dim=1).mean())  # noqa: E731
+    assert gap(pairs) < 0.3 * gap(far)
+    assert torch.equal(model.wte.weight[:IMAGE_OFFSET], text_rows)  # text embeddings untouched
+    with pytest.raises(CorpusMismatch, match="palette"):
+        init_image_embeddings(model, CorpusTokenizer(TokenizerInfo("vq", "vqgan", 1024, 256, 16), "s.tar"), seed=0)
