@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml Makefile
 	rm -f $(VENV)/.installed-* && touch $@
 
 demo: install
-	$(BIN)/python -m pipeline.demo $(DEMO)
+	$(BIN)/python -m pipeline.demo $(DEMO) $(DEMO_ARGS)
 
 # issue 13: the signal corpus (faces drawn from their labels), trained and scored on its held-out split; signal/report.{json,html}
 SIGNAL ?= signal
