@@ -60,12 +60,12 @@ _SHADING_LEVEL = 8.0
 
 
 def _shading(rng: np.random.Generator, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """A smooth random light field (h, w): a sum of the lowest 6x6 cosines with N(0, 30) grey-level weights.
+    """A smooth random light field (h, w): a sum of the lowest 8x8 cosines with N(0, 8) grey-level weights.
 
     Without it every fake face is one template in other colours, and their perceptual hashes (which
     keep only the lowest frequencies) sit a few bits apart: at F=0.01, 236,820 pairs within the
-    near-duplicate threshold among 14,491 faces. With it, 2,000 faces have no pair within 8 bits
-    (bench/RESULTS.md "Full-size synthetic raw root"), as distinct real photos do.
+    near-duplicate threshold among 14,491 faces. With it, 6,000 faces have no pair within 4 bits and
+    6 within 8 (bench/RESULTS.md "Full-size synthetic raw root"), as distinct photos should.
     """
     u = np.arange(_SHADING_TERMS, dtype=np.float32) * np.float32(np.pi)
     weights = rng.normal(0.0, _SHADING_LEVEL, (_SHADING_TERMS, _SHADING_TERMS)).astype(np.float32)

@@ -25,7 +25,7 @@ from model.checkpoint import load_talk2face
 from model.evaluate.benchmarks import TASKS, evaluate
 from model.evaluate.inception import load_feature_extractor
 from model.infer.templates import ANSWER_SAMPLING, IMAGE_SAMPLING
-from model.infer.trained import check_shards_match, check_tokenizer_matches, resolve_digits
+from model.infer.trained import check_shards_match, check_tokenizer_matches, resolve_digits, trained_with
 from model.sampling import SamplingConfig
 from model.tokenizers import load_image_tokenizer
 from model.train.sequences import SequenceBuilder
@@ -89,15 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     vqgan = extractor = None
     try:
         model = load_talk2face(args.checkpoint, heads=args.heads).to(device)
+        recorded = trained_with(args.checkpoint)  # read once for every check below
         has_vqgan = args.vqgan_preset or args.vqgan_config or args.vqgan_checkpoint
         if args.task == "synthesis" or (args.task == "table5" and has_vqgan and args.inception):
             vqgan = load_image_tokenizer(args.vqgan_preset, args.vqgan_config, args.vqgan_checkpoint, device=device)
             if not args.inception:
                 raise ValueError("--task synthesis needs --inception PATH (a local Inception network; nothing is downloaded)")
             extractor = load_feature_extractor(args.inception, args.inception_factory, device)
-            check_tokenizer_matches(args.checkpoint, vqgan)
-        check_shards_match(args.checkpoint, model, shard_urls(args.shards, args.split))
-        builder = SequenceBuilder(digits=resolve_digits(args.checkpoint, args.digits))
+            check_tokenizer_matches(recorded, vqgan)
+        check_shards_match(recorded, model, shard_urls(args.shards, args.split))
+        builder = SequenceBuilder(digits=resolve_digits(recorded, args.digits))
         result = evaluate(model, args.shards, args.task, dataset=args.dataset, split=args.split, limit=args.limit,
                           constrain=not args.free, config=config, batch_size=args.batch_size, vqgan=vqgan,
                           extractor=extractor, caption_tokenizer=args.caption_tokenizer,

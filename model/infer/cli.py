@@ -33,7 +33,7 @@ from model.infer.templates import (
     generate_captions,
     generate_image_codes,
 )
-from model.infer.trained import check_tokenizer_matches, resolve_digits
+from model.infer.trained import check_tokenizer_matches, resolve_digits, trained_with
 from model.sampling import SamplingConfig
 from model.tokenizers import load_image_tokenizer
 from model.train.sequences import SequenceBuilder
@@ -110,8 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = load_talk2face(args.checkpoint, heads=args.heads).to(device)
         vqgan = load_image_tokenizer(args.vqgan_preset, args.vqgan_config, args.vqgan_checkpoint, device=str(device))
         check_image_tokenizer(model, vqgan)
-        check_tokenizer_matches(args.checkpoint, vqgan)
-        builder = SequenceBuilder(digits=resolve_digits(args.checkpoint, args.digits))
+        recorded = trained_with(args.checkpoint)  # read once for both checks
+        check_tokenizer_matches(recorded, vqgan)
+        builder = SequenceBuilder(digits=resolve_digits(recorded, args.digits))
         if args.to == "attributes":
             for q in args.prompt:
                 question_text(q)

@@ -26,14 +26,23 @@ class TrainedWith:
 
     digits: bool | None
     tokenizer: TokenizerInfo | None
+    source: str = ""  # the checkpoint's path, for messages
 
 
-def trained_with(checkpoint: str | Path) -> TrainedWith:
-    """The digits setting and the corpus tokenizer a checkpoint records (both None for a talk2face.bin)."""
+Checkpoint = str | Path | TrainedWith  # a path (read here) or what `trained_with` already read from it
+
+
+def trained_with(checkpoint: Checkpoint) -> TrainedWith:
+    """The digits setting and the corpus tokenizer a checkpoint records (both None for a talk2face.bin).
+
+    Reads the checkpoint once; pass the result to the checks below instead of the path to not read it again.
+    """
+    if isinstance(checkpoint, TrainedWith):
+        return checkpoint
     try:
         payload = load_checkpoint(checkpoint)
     except CheckpointError:
-        return TrainedWith(None, None)  # a TencentPretrain talk2face.bin: whole-number ages, as released
+        return TrainedWith(None, None, str(checkpoint))  # a TencentPretrain talk2face.bin: whole-number ages, as released
     config = payload.get("config")
     digits = bool(config.get("digits", False)) if isinstance(config, dict) else None
     meta = (payload.get("corpus") or {}).get("tokenizer") if isinstance(payload.get("corpus"), dict) else None
@@ -41,12 +50,13 @@ def trained_with(checkpoint: str | Path) -> TrainedWith:
         tokenizer = TokenizerInfo.from_meta(meta, f"{checkpoint}: corpus.tokenizer") if meta else None
     except SampleError:
         tokenizer = None
-    return TrainedWith(digits, tokenizer)
+    return TrainedWith(digits, tokenizer, str(checkpoint))
 
 
-def resolve_digits(checkpoint: str | Path, choice: str = "auto") -> bool:
+def resolve_digits(checkpoint: Checkpoint, choice: str = "auto") -> bool:
     """Whether to tokenize numbers as single digits: as the checkpoint trained; an explicit choice must agree."""
-    trained = trained_with(checkpoint).digits
+    recorded = trained_with(checkpoint)
+    trained, checkpoint = recorded.digits, recorded.source
     if choice == "auto":
         return bool(trained)
     wanted = choice == "on"
@@ -57,9 +67,10 @@ def resolve_digits(checkpoint: str | Path, choice: str = "auto") -> bool:
     return wanted
 
 
-def check_tokenizer_matches(checkpoint: str | Path, image_tokenizer: Any) -> None:
+def check_tokenizer_matches(checkpoint: Checkpoint, image_tokenizer: Any) -> None:
     """Raise ValueError unless `image_tokenizer` is the one that made the checkpoint's training corpus (when recorded)."""
-    recorded = trained_with(checkpoint).tokenizer
+    trained = trained_with(checkpoint)
+    recorded, checkpoint = trained.tokenizer, trained.source
     if recorded is None:
         return
     given = TokenizerInfo.of(image_tokenizer)
@@ -70,7 +81,7 @@ def check_tokenizer_matches(checkpoint: str | Path, image_tokenizer: Any) -> Non
                          "--vqgan-checkpoint)")
 
 
-def check_shards_match(checkpoint: str | Path, model: Talk2Face, urls: Sequence[str]) -> None:
+def check_shards_match(checkpoint: Checkpoint, model: Talk2Face, urls: Sequence[str]) -> None:
     """Raise ValueError unless the shards' codes are of the model's vocabulary and the checkpoint's tokenizer."""
     from model.train.corpus import CorpusMismatch, corpus_tokenizer
 
@@ -82,7 +93,8 @@ def check_shards_match(checkpoint: str | Path, model: Talk2Face, urls: Sequence[
         raise ValueError(f"{checkpoint}: the model's vocabulary is {_layout(model.config.layout)}, but the shards "
                          f"({corpus.shard}) hold codes of {_layout(corpus.layout)}: evaluate on shards built with "
                          "the tokenizer the model was trained on")
-    recorded = trained_with(checkpoint).tokenizer
+    trained = trained_with(checkpoint)
+    recorded, checkpoint = trained.tokenizer, trained.source
     if recorded is not None and corpus.info is not None and recorded.fingerprint != corpus.info.fingerprint:
         raise ValueError(f"{checkpoint} was trained on codes of image tokenizer {recorded.describe()}, but the "
                          f"shards ({corpus.shard}) hold codes of {corpus.info.describe()}: the same code means another "
@@ -94,4 +106,4 @@ def _layout(layout: Any) -> str:
             f"{layout.codebook_size})")
 
 
-__all__ = ["TrainedWith", "check_shards_match", "check_tokenizer_matches", "resolve_digits", "trained_with"]
+__all__ = ["Checkpoint", "TrainedWith", "check_shards_match", "check_tokenizer_matches", "resolve_digits", "trained_with"]

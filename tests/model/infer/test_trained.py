@@ -63,6 +63,10 @@ def test_trained_with_reads_the_digits_setting_and_the_corpus_tokenizer(tmp_path
     plain = trained_with(_checkpoint(tmp_path / "b.pt"))
     assert plain.digits is False and plain.tokenizer is None
     assert resolve_digits(tmp_path / "a.pt") and not resolve_digits(tmp_path / "b.pt")
+    (tmp_path / "a.pt").unlink()  # what was read serves every later check without reading the file again
+    assert trained_with(seen) is seen and resolve_digits(seen) and seen.source == str(tmp_path / "a.pt")
+    with pytest.raises(ValueError, match=r"a\.pt was trained with digits=on"):
+        resolve_digits(seen, "off")
 
 
 def test_generate_answers_with_the_checkpoints_digits_setting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
